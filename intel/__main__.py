@@ -1,0 +1,3 @@
+from intel.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Deliveries: validating records (CONTRACTS §1), writing them, reading them back."""

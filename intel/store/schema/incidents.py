@@ -1,0 +1,39 @@
+"""Incidents opened, updated and resolved by the anomaly detector."""
+
+from sqlalchemy import Column, Float, Index, Integer, String, Table, Text, text
+
+from intel.store.schema._meta import metadata
+from intel.store.types import JSONDoc, UTCDateTime
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("dedup_key", String(2200), nullable=False),  # "<type>|<target>"
+    Column("type", String(32), nullable=False),  # burst | endpoint_spike | tenant_spike
+    Column("target", String(2048), nullable=False),  # endpoint URL, tenant id, or "*"
+    Column("severity", String(16), nullable=False),  # warning | critical
+    Column("status", String(16), nullable=False),  # active | resolved
+    Column("current_failures", Integer, nullable=False),
+    Column("peak_failures", Integer, nullable=False),
+    Column("baseline", Float, nullable=False),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("normal_since", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_by", String(200)),
+    Column("ack_note", Text),
+    Column("details", JSONDoc),
+    # At most one active incident per (type, target): the database, not the worker,
+    # is what stops a double open.
+    Index(
+        "uq_incidents_active_dedup",
+        "dedup_key",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+    Index("ix_incidents_status_detected", "status", "detected_at"),
+    Index("ix_incidents_detected_at", "detected_at"),
+)

@@ -1,0 +1,73 @@
+"""Dialect-aware SQL expressions for time bucketing, so aggregation stays in SQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, Integer
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+
+class epoch_seconds(FunctionElement):
+    """Seconds since 1970-01-01 UTC of a UTCDateTime column (float)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    arg = compiler.process(element.clauses, **kw)
+    return f"((julianday({arg}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_pg(element, compiler, **kw):
+    arg = compiler.process(element.clauses, **kw)
+    return f"EXTRACT(EPOCH FROM {arg})"
+
+
+class hour_of_day(FunctionElement):
+    """0..23, UTC."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "hour_of_day"
+
+
+@compiles(hour_of_day, "sqlite")
+def _hour_sqlite(element, compiler, **kw):
+    return f"CAST(strftime('%H', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(hour_of_day, "postgresql")
+def _hour_pg(element, compiler, **kw):
+    arg = compiler.process(element.clauses, **kw)
+    return f"CAST(EXTRACT(HOUR FROM {arg} AT TIME ZONE 'UTC') AS INTEGER)"
+
+
+class weekday(FunctionElement):
+    """0 = Monday .. 6 = Sunday, UTC (ISO weekday minus one, as Python's ``weekday()``)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "weekday"
+
+
+@compiles(weekday, "sqlite")
+def _weekday_sqlite(element, compiler, **kw):
+    # strftime('%w'): 0 = Sunday .. 6 = Saturday
+    return f"((CAST(strftime('%w', {compiler.process(element.clauses, **kw)}) AS INTEGER) + 6) % 7)"
+
+
+@compiles(weekday, "postgresql")
+def _weekday_pg(element, compiler, **kw):
+    arg = compiler.process(element.clauses, **kw)
+    return f"(CAST(EXTRACT(ISODOW FROM {arg} AT TIME ZONE 'UTC') AS INTEGER) - 1)"
+
+
+def time_bucket(column, seconds: int):
+    """Start of the ``seconds``-wide bucket holding ``column``, as epoch seconds (int)."""
+    from sqlalchemy import cast, func
+
+    return cast(func.floor(epoch_seconds(column) / seconds), Integer) * seconds
