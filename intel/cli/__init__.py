@@ -44,4 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    if args.command != "config":
+        # Validate the settings table before any work: a bad key stops start-up here.
+        from intel.settings import SettingsError, get_settings
+
+        try:
+            get_settings()
+        except SettingsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return int(args.func(args) or 0)
