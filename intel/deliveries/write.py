@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, select, tuple_
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -63,20 +63,23 @@ def _record_latest_attempts(conn: Connection, rows: Iterable[dict]) -> None:
     """One ``delivery`` attempt row per (delivery, attempt number) this store has seen."""
     wanted = {(r["id"], r["attempts"]): r for r in rows}
     existing = set()
-    keys = list(wanted)
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
+    ids = list({delivery_id for delivery_id, _ in wanted})
+    # Look up by delivery_id alone, and check the kind here: only then does
+    # ix_delivery_attempts_delivery serve the query on both dialects (SQLite without
+    # statistics prefers the kind index, and a row-value IN over (delivery_id,
+    # attempt_no) scans every attempt: either made imports quadratic).
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
         existing.update(
-            conn.execute(
-                select(delivery_attempts.c.delivery_id, delivery_attempts.c.attempt_no).where(
-                    and_(
-                        delivery_attempts.c.kind == "delivery",
-                        tuple_(delivery_attempts.c.delivery_id, delivery_attempts.c.attempt_no).in_(
-                            chunk
-                        ),
-                    )
-                )
-            ).all()
+            (delivery_id, attempt_no)
+            for delivery_id, attempt_no, kind in conn.execute(
+                select(
+                    delivery_attempts.c.delivery_id,
+                    delivery_attempts.c.attempt_no,
+                    delivery_attempts.c.kind,
+                ).where(delivery_attempts.c.delivery_id.in_(chunk))
+            )
+            if kind == "delivery"
         )
     new = [
         {

@@ -1,4 +1,13 @@
-"""Anomaly detector thresholds (owned by the detector)."""
+"""Anomaly detector thresholds (owned by the detector).
+
+The three seed rules (``burst_ratio``, ``endpoint_spike_ratio``, ``tenant_spike_ratio``) are
+the effect sizes. Taken alone they fire on sparse counts, so ``mode: guarded`` (the
+default) adds minimum counts, a significance test, traffic-normalised failure ratios and
+inhibition; ``mode: literal`` runs exactly the seed's ratios (for comparison only).
+See ``intel/detect/__init__.py`` for the full decision rule.
+"""
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -6,6 +15,11 @@ from intel.settings._base import Section
 
 
 class DetectorSettings(Section):
+    mode: Literal["guarded", "literal"] = Field(
+        "guarded",
+        description="'guarded': seed ratios plus minimum counts, significance, failure ratios "
+        "and inhibition. 'literal': the seed's bare ratios (noisy; for comparison).",
+    )
     burst_ratio: float = Field(
         1.5, gt=1, description="Burst: 5-min failures above this multiple of the 1-h baseline."
     )
@@ -16,12 +30,89 @@ class DetectorSettings(Section):
         5.0, gt=1, description="Tenant spike: failures above this multiple of its 24-h baseline."
     )
     min_failures: int = Field(
-        5, ge=1, description="No incident on fewer failures than this in the short window."
+        3, ge=1,
+        description="Endpoint/tenant spike: no incident on fewer failures than this in the "
+        "window (3: the earliest anyone could know a target is in trouble).",
+    )
+    burst_min_failures: int = Field(
+        10, ge=1, description="Burst: no platform-wide incident on fewer failures in 5 min."
+    )
+    burst_min_excess: int = Field(
+        5, ge=0,
+        description="Burst: failures above the expected count needed (absolute), so a small "
+        "relative wobble on a quiet platform is not a burst.",
     )
     p_value: float = Field(
         1e-4, gt=0, lt=1,
-        description="Significance: how unlikely the current count must be under the baseline rate.",
+        description="Significance: the tail probability of the current failures under the "
+        "baseline failure ratio must be at most this.",
+    )
+    dispersion: float = Field(
+        1000.0, ge=0,
+        description="Endpoint/tenant: beta-binomial concentration of the baseline failure "
+        "ratio (over-dispersion, negative-binomial style); lower tolerates more naturally "
+        "bursty targets; 0 means plain binomial.",
+    )
+    burst_dispersion: float = Field(
+        0.0, ge=0,
+        description="The same concentration for the platform-wide ratio (an aggregate of many "
+        "targets, far steadier than one endpoint); 0 means plain binomial.",
+    )
+    family_prior: float = Field(
+        2.0, ge=0,
+        description="Failures' worth of the platform-wide failure mix mixed into a target's "
+        "own mix of failure families (see intel/detect/families.py).",
+    )
+    prior_weight: float = Field(
+        30.0, ge=0,
+        description="Deliveries' worth of the platform-wide failure ratio mixed into a "
+        "target's baseline ratio, so a target with little history is not judged on noise.",
+    )
+    saturation_ratio: float = Field(
+        0.8, gt=0, le=1,
+        description="A target whose failure ratio reaches this (it is effectively down) meets "
+        "the effect-size part of its rule even when ratio x baseline would exceed 100 %.",
+    )
+    clear_fraction: float = Field(
+        0.5, gt=0, le=1,
+        description="Hysteresis: an active incident stays abnormal while its failures are at "
+        "least this fraction of the rule's multiple of the baseline frozen at opening.",
     )
     settle_s: int = Field(
-        600, ge=0, description="Seconds back to normal before an incident resolves itself."
+        300, ge=0,
+        description="Seconds back to normal (every window of its rule) before an incident "
+        "resolves itself.",
+    )
+    critical_min_failures: int = Field(
+        10, ge=1, description="Severity: no 'critical' on fewer failures than this."
+    )
+    critical_failure_ratio: float = Field(
+        0.5, gt=0, le=1,
+        description="Severity: 'critical' when at least this share of the target's deliveries "
+        "fail (with critical_min_failures), or ...",
+    )
+    critical_multiple: float = Field(
+        3.0, ge=1,
+        description="... when failures reach this many times the rule's threshold over the "
+        "baseline; otherwise 'warning'. Severity only escalates.",
+    )
+    explain_share: float = Field(
+        0.6, gt=0, le=1,
+        description="Inhibition: a tenant spike (or a burst) is folded into the endpoint (or "
+        "endpoint/tenant) spikes when they explain at least this share of its excess failures.",
+    )
+    burst_breadth: int = Field(
+        3, ge=2,
+        description="Burst: spikes present in at least this many tenants at once, with the "
+        "platform's failures significantly up, make a burst even below its minimum counts.",
+    )
+    min_history_s: int = Field(
+        10800, ge=0,
+        description="No incident until the rule's baseline window holds at least this much "
+        "history (or all of it, if shorter): a few minutes of data cannot say what is normal.",
+    )
+    inhibit: bool = Field(
+        True,
+        description="Inhibit spikes explained by a broader or narrower active anomaly "
+        "(Alertmanager-style); false opens every rule independently.",
     )

@@ -1,9 +1,15 @@
-"""Operator labels: the truth that triage accuracy is measured against."""
+"""Operator labels: the truth that triage accuracy is measured against.
+
+Also ``app_flags``: small operator-controlled switches that must be shared by every
+process (app, API, worker) and written in the same transaction as their audit event,
+such as ``triage.model_enabled`` ("Use model in triage"). Added by migration
+``labels_0002``.
+"""
 
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 
 from intel.store.schema._meta import metadata
-from intel.store.types import UTCDateTime
+from intel.store.types import JSONDoc, UTCDateTime
 
 labels = Table(
     "labels",
@@ -16,4 +22,17 @@ labels = Table(
     Column("labeled_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_labels_labeled_at", "labeled_at"),
+    # "My recent labels": one labeler's labels, latest change first (labels_0002).
+    Index("ix_labels_labeler_updated_at", "labeler", "updated_at"),
+)
+
+# One row per switch; a missing row means "not set": the reader falls back to the
+# settings default (e.g. ``triage.model_enabled`` in config.yaml).
+app_flags = Table(
+    "app_flags",
+    metadata,
+    Column("name", String(100), primary_key=True),  # "<area>.<flag>", e.g. triage.model_enabled
+    Column("value", JSONDoc, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -1,0 +1,209 @@
+"""Benchmark: importing 1M delivery records (time and peak memory), per format and dialect.
+
+The records are the traffic simulator's (``intel.simulate.generate``: realistic bodies,
+headers and payloads), written once to ``--workdir`` as JSON Lines, and converted to CSV
+and Parquet (row groups of 50,000). Each import runs ``python -m intel import`` in a child
+process on a fresh database, so its peak resident memory (``os.wait4``'s rusage of that
+child) is the import's alone. The issue asks for the figures, with no target; the
+streaming claim is checked: peak memory must stay far below the file's size (FAIL if it
+exceeds ``--max-rss-mb``).
+
+    .venv/bin/python bench/bench_import.py [--records 1000000] [--formats jsonl,csv,parquet]
+                                          [--pg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import sqlalchemy as sa  # noqa: E402
+
+from intel.simulate import SimulationConfig, generate  # noqa: E402
+from intel.store.db import make_engine  # noqa: E402
+from intel.timeutil import to_rfc3339  # noqa: E402
+
+END = datetime(2026, 11, 5, 16, 30, tzinfo=UTC)
+PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+FIELDS = ["id", "tenant", "endpoint", "event_type", "status", "http_status", "error",
+          "response_headers", "response_body", "attempts", "created_at", "last_attempt_at",
+          "duration_ms", "payload"]
+
+
+def _plain(record: dict) -> dict:
+    return {
+        k: to_rfc3339(v) if isinstance(v, datetime) else v for k, v in record.items()
+    }
+
+
+def write_jsonl(path: Path, n: int) -> None:
+    started = time.perf_counter()
+    with open(path, "w", encoding="utf-8") as handle:
+        for batch in generate(SimulationConfig(seed=1, deliveries=n, end=END)):
+            handle.write("".join(json.dumps(_plain(r), ensure_ascii=False) + "\n" for r in batch))
+    print(f"wrote {path} ({path.stat().st_size / 1e6:,.0f} MB) in "
+          f"{time.perf_counter() - started:.1f} s")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def write_csv(source: Path, path: Path) -> None:
+    with open(source, encoding="utf-8") as src, open(path, "w", newline="",
+                                                     encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(FIELDS)
+        for line in src:
+            record = json.loads(line)
+            writer.writerow([_cell(record.get(f)) for f in FIELDS])
+    print(f"wrote {path} ({path.stat().st_size / 1e6:,.0f} MB)")
+
+
+def write_parquet(source: Path, path: Path, group: int = 50_000) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([
+        ("id", pa.string()), ("tenant", pa.string()), ("endpoint", pa.string()),
+        ("event_type", pa.string()), ("status", pa.string()), ("http_status", pa.int64()),
+        ("error", pa.string()), ("response_headers", pa.string()),
+        ("response_body", pa.string()), ("attempts", pa.int64()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("last_attempt_at", pa.timestamp("us", tz="UTC")), ("duration_ms", pa.float64()),
+        ("payload", pa.string()),
+    ])
+
+    def flush(rows, writer):
+        columns = {f: [r.get(f) for r in rows] for f in FIELDS}
+        for name in ("response_headers", "payload"):
+            columns[name] = [None if v is None else json.dumps(v) for v in columns[name]]
+        for name in ("created_at", "last_attempt_at"):
+            columns[name] = [
+                None if v is None else datetime.fromisoformat(v.replace("Z", "+00:00"))
+                for v in columns[name]
+            ]
+        writer.write_table(pa.table(columns, schema=schema))
+
+    with open(source, encoding="utf-8") as src, pq.ParquetWriter(path, schema) as writer:
+        rows = []
+        for line in src:
+            rows.append(json.loads(line))
+            if len(rows) == group:
+                flush(rows, writer)
+                rows = []
+        if rows:
+            flush(rows, writer)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:,.0f} MB)")
+
+
+def run_import(path: Path, url: str) -> tuple[float, float, str]:
+    """(seconds, peak RSS MB, summary line) of ``python -m intel import`` in a child;
+    ``os.wait4`` gives that child's own resource usage (``getrusage`` of that child)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "intel", "import", str(path), "--db", url],
+            cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0:
+        raise SystemExit(f"import failed ({child.returncode}): {stderr[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, stdout.strip().splitlines()[-1]
+
+
+def count(url: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        n = conn.execute(sa.text("SELECT count(*) FROM deliveries")).scalar()
+    engine.dispose()
+    return n
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--formats", default="jsonl,csv,parquet")
+    parser.add_argument("--workdir", default="/tmp")
+    parser.add_argument("--pg", action="store_true", help="also import the JSONL into PostgreSQL")
+    parser.add_argument("--max-rss-mb", type=float, default=600.0)
+    args = parser.parse_args()
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    jsonl = work / f"bench_import_{args.records}.jsonl"
+    if not jsonl.exists():
+        write_jsonl(jsonl, args.records)
+    files = {"jsonl": jsonl}
+    if "csv" in formats:
+        files["csv"] = work / f"bench_import_{args.records}.csv"
+        if not files["csv"].exists():
+            write_csv(jsonl, files["csv"])
+    if "parquet" in formats:
+        files["parquet"] = work / f"bench_import_{args.records}.parquet"
+        if not files["parquet"].exists():
+            write_parquet(jsonl, files["parquet"])
+
+    ok = True
+    results = []
+    for fmt in formats:
+        db = work / f"bench_import_{fmt}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{db}"
+        seconds, rss, line = run_import(files[fmt], url)
+        results.append(("sqlite", fmt, seconds, rss, count(url), files[fmt].stat().st_size))
+        print(f"sqlite   {fmt:8s} {line}")
+        db.unlink(missing_ok=True)
+    if args.pg:
+        admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        name = f"intel_bench_import_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(
+            hide_password=False
+        )
+        try:
+            seconds, rss, line = run_import(jsonl, url)
+            results.append(("postgres", "jsonl", seconds, rss, count(url), jsonl.stat().st_size))
+            print(f"postgres jsonl    {line}")
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+    print(f"\n{'dialect':9s} {'format':8s} {'records':>10s} {'file MB':>8s} {'seconds':>8s} "
+          f"{'rec/s':>8s} {'peak MB':>8s}  memory")
+    for dialect, fmt, seconds, rss, n, size in results:
+        fine = n == args.records and rss < args.max_rss_mb
+        ok &= fine
+        print(f"{dialect:9s} {fmt:8s} {n:10,d} {size / 1e6:8.0f} {seconds:8.1f} "
+              f"{n / seconds:8.0f} {rss:8.0f}  {'PASS' if fine else 'FAIL'}")
+    print("\nOVERALL:", "PASS" if ok else "FAIL",
+          f"(all records written, peak RSS < {args.max_rss_mb:.0f} MB)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,569 @@
+"""The Smart Replay Advisor: which failed deliveries to replay now, and why.
+
+``get_replay_recommendations(engine, tenant, since, now=...)`` returns the body of
+``GET /replay/recommendations`` (CONTRACTS §4) as a JSON-ready dict.
+
+How it decides
+--------------
+1. **Candidates (SQL).** Failed deliveries whose failure (``last_attempt_at``) lies in
+   ``[since, now]`` (default: the last ``replay.advisor_window``), optionally one tenant:
+   the ``replay.advisor_max_candidates`` most recent of them (older ones are counted and
+   reported as not analysed), with their replay claim, whether a payload is stored and
+   whether the endpoint is disabled.
+2. **Triage** (``intel.triage.classify_frame``): every distinct failure shape is
+   classified once.
+3. **Endpoint health (SQL, per endpoint in the candidates, within the window).** Its
+   latest success, the transport/5xx failures after that success, its failure episodes
+   in ``replay.advisor_unstable_window``, and open incidents (``incidents.status =
+   'active'`` whose target is the endpoint, its tenant, or ``*``).
+4. **Decision per delivery:**
+
+   ``replay`` (recommended)
+       triage says ``transient-endpoint-down`` with a score above 80 (``safe_to_retry``),
+       the endpoint has succeeded *after* this failure, has not failed again since
+       (fewer than ``replay.advisor_down_again_failures`` transport/5xx failures after
+       its latest success), no incident is open on the endpoint, its tenant or the
+       platform, and the endpoint is not unstable: within
+       ``replay.advisor_unstable_window``, its transport/5xx failure episodes (a failure
+       right after a success) number fewer than ``replay.advisor_unstable_min_episodes``
+       or make up less than ``replay.advisor_unstable_share`` of its deliveries. An
+       outage that recovered is one episode; a flaky endpoint has many for its traffic.
+   ``wait``
+       transient, but the endpoint has not succeeded since, is failing again, or has an
+       open incident: a replay now would fail. The reason says which.
+   ``retry_later``
+       ``rate-limited``: not before ``last_attempt_at`` + ``Retry-After`` (or the
+       ``RateLimit-Reset`` / ``X-RateLimit-Reset`` header); ``not_before`` is null when
+       the response gave no time.
+   ``investigate``
+       ``permanent-4xx``: never recommended; a replay cannot fix it.
+   ``review``
+       ``unknown``, transient with a score of 80 or less, or transient to an unstable
+       (flaky) endpoint.
+   ``already_replayed`` / ``in_progress`` / ``interrupted``
+       a replay of it succeeded, is running, or was interrupted in flight (its claim).
+   ``cannot_replay``
+       no stored payload, a non-http(s) URL, or the endpoint is disabled.
+
+   Recommended ids are sorted oldest first (``created_at``), then tenant, then endpoint.
+
+Confidence
+----------
+How likely the recommended replays are to succeed, from the evidence behind them:
+
+* **high**: every recommended delivery has a triage score of 90 or more, and at least
+  95 % of them go to endpoints that have recovered cleanly (no transport/5xx failure
+  since their latest success).
+* **medium**: the mean triage score is 85 or more, and at least 75 % go to cleanly
+  recovered endpoints.
+* **low**: anything else, including when nothing is recommended.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, and_, case, func, or_, select
+
+from intel.replay import states as S
+from intel.replay.items import payload_missing
+from intel.replay.safety import check_url
+from intel.settings.replay import ReplaySettings
+from intel.store.schema import deliveries, endpoints, incidents, replay_claims
+from intel.timeutil import ensure_utc, parse_duration, parse_since, to_rfc3339, utcnow
+from intel.triage import classify_frame
+from intel.triage.result import PERMANENT, RATE_LIMITED, SAFE_TO_RETRY_SCORE, TRANSIENT
+
+BODY_CHARS = 4096  # what triage reads of a body (intel.triage.signature.MAX_TEXT)
+CHUNK = 500
+HELD_BACK_LIMIT = 500
+ENDPOINT_LIMIT = 200
+
+REPLAY = "replay"
+WAIT = "wait"
+RETRY_LATER = "retry_later"
+INVESTIGATE = "investigate"
+REVIEW = "review"
+ALREADY_REPLAYED = "already_replayed"
+IN_PROGRESS = "in_progress"
+INTERRUPTED = "interrupted"
+CANNOT_REPLAY = "cannot_replay"
+DECISIONS = (REPLAY, WAIT, RETRY_LATER, INVESTIGATE, REVIEW, ALREADY_REPLAYED, IN_PROGRESS,
+             INTERRUPTED, CANNOT_REPLAY)
+
+AGE_BUCKETS = (
+    ("< 15 min", timedelta(minutes=15)),
+    ("15-60 min", timedelta(hours=1)),
+    ("1-6 h", timedelta(hours=6)),
+    ("6-24 h", timedelta(hours=24)),
+    ("1-3 d", timedelta(days=3)),
+    ("3-7 d", timedelta(days=7)),
+    ("> 7 d", None),
+)
+
+
+def _chunks(values: list, size: int = CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _resolve_since(since, now: datetime, settings: ReplaySettings) -> datetime:
+    if since is None or (isinstance(since, str) and not since.strip()):
+        return now - parse_duration(settings.advisor_window)
+    if isinstance(since, datetime):
+        return ensure_utc(since)
+    return parse_since(str(since), now)
+
+
+def _header(headers, name: str) -> str | None:
+    if not isinstance(headers, dict):
+        return None
+    for key, value in headers.items():
+        if str(key).lower() == name:
+            return None if value is None else str(value)
+    return None
+
+
+def not_before(headers, failed_at: datetime) -> datetime | None:
+    """When a rate-limited delivery may be sent again, from its response headers."""
+    retry_after = _header(headers, "retry-after")
+    if retry_after:
+        text = retry_after.strip()
+        try:
+            return failed_at + timedelta(seconds=max(0.0, float(text)))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(text)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None and when.tzinfo is not None:
+                return ensure_utc(when)
+    for name in ("ratelimit-reset", "x-ratelimit-reset", "x-rate-limit-reset"):
+        value = _header(headers, name)
+        if not value:
+            continue
+        try:
+            number = float(value.strip().split(",")[0].split(";")[0])
+        except ValueError:
+            continue
+        if number > 1e9:  # an epoch timestamp
+            return datetime.fromtimestamp(number, tz=failed_at.tzinfo)
+        return failed_at + timedelta(seconds=max(0.0, number))
+    return None
+
+
+def _candidates(conn, tenant: str | None, since: datetime, now: datetime, limit: int):
+    d = deliveries
+    where = [d.c.status == "failed", d.c.last_attempt_at >= since, d.c.last_attempt_at <= now]
+    if tenant:
+        where.append(d.c.tenant == tenant)
+    total = conn.execute(select(func.count()).select_from(d).where(*where)).scalar() or 0
+    rows = conn.execute(
+        select(
+            d.c.id,
+            d.c.tenant,
+            d.c.endpoint,
+            d.c.event_type,
+            d.c.status,
+            d.c.http_status,
+            d.c.error,
+            d.c.response_headers,
+            func.substr(d.c.response_body, 1, BODY_CHARS).label("response_body"),
+            d.c.created_at,
+            d.c.last_attempt_at,
+            payload_missing(d.c.payload).label("no_payload"),
+            replay_claims.c.state.label("claim_state"),
+            replay_claims.c.job_id.label("claim_job"),
+            endpoints.c.disabled.label("endpoint_disabled"),
+        )
+        .select_from(
+            d.outerjoin(replay_claims, replay_claims.c.delivery_id == d.c.id).outerjoin(
+                endpoints, endpoints.c.url == d.c.endpoint
+            )
+        )
+        .where(*where)
+        .order_by(d.c.last_attempt_at.desc(), d.c.id)
+        .limit(limit)
+    ).mappings().all()
+    return int(total), [dict(r) for r in rows]
+
+
+def _endpoint_health(conn, urls: list[str], since: datetime, now: datetime,
+                     unstable_since: datetime) -> dict[str, dict]:
+    d = deliveries
+    down_type = or_(d.c.http_status.is_(None), d.c.http_status >= 500)
+    health: dict[str, dict] = {
+        u: {"last_success_at": None, "down_failures_since": 0, "last_down_failure_at": None,
+            "episodes": 0, "recent_deliveries": 0}
+        for u in urls
+    }
+    for chunk in _chunks(urls):
+        last_ok = (
+            select(d.c.endpoint.label("endpoint"), func.max(d.c.last_attempt_at).label("at"))
+            .where(d.c.endpoint.in_(chunk), d.c.status == "delivered",
+                   d.c.last_attempt_at >= since, d.c.last_attempt_at <= now)
+            .group_by(d.c.endpoint)
+            .subquery()
+        )
+        for endpoint, at in conn.execute(select(last_ok.c.endpoint, last_ok.c.at)):
+            health[endpoint]["last_success_at"] = ensure_utc(at) if at else None
+        again = conn.execute(
+            select(d.c.endpoint, func.count())
+            .select_from(d.join(last_ok, last_ok.c.endpoint == d.c.endpoint))
+            .where(
+                d.c.status == "failed",
+                d.c.last_attempt_at > last_ok.c.at,
+                d.c.last_attempt_at <= now,
+                down_type,
+            )
+            .group_by(d.c.endpoint)
+        )
+        for endpoint, n in again:
+            health[endpoint]["down_failures_since"] = int(n)
+        last_down = conn.execute(
+            select(d.c.endpoint, func.max(d.c.last_attempt_at))
+            .where(d.c.endpoint.in_(chunk), d.c.status == "failed", down_type,
+                   d.c.last_attempt_at >= since, d.c.last_attempt_at <= now)
+            .group_by(d.c.endpoint)
+        )
+        for endpoint, at in last_down:
+            health[endpoint]["last_down_failure_at"] = ensure_utc(at) if at else None
+        # Failure episodes: a transport/5xx failure right after a success. An outage that
+        # recovered is one episode; a flaky endpoint has many.
+        ordered = (
+            select(
+                d.c.endpoint.label("endpoint"),
+                d.c.status.label("status"),
+                d.c.http_status.label("http_status"),
+                func.lag(d.c.status)
+                .over(partition_by=d.c.endpoint, order_by=(d.c.last_attempt_at, d.c.id))
+                .label("previous"),
+            )
+            .where(d.c.endpoint.in_(chunk), d.c.last_attempt_at >= unstable_since,
+                   d.c.last_attempt_at <= now)
+            .subquery()
+        )
+        episode = and_(ordered.c.status == "failed", ordered.c.previous == "delivered",
+                       or_(ordered.c.http_status.is_(None), ordered.c.http_status >= 500))
+        episodes = conn.execute(
+            select(ordered.c.endpoint, func.count(),
+                   func.sum(case((episode, 1), else_=0)))
+            .group_by(ordered.c.endpoint)
+        )
+        for endpoint, n, n_episodes in episodes:
+            health[endpoint]["recent_deliveries"] = int(n)
+            health[endpoint]["episodes"] = int(n_episodes or 0)
+    return health
+
+
+def _open_incidents(conn, targets: list[str]) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for chunk in _chunks(targets):
+        rows = conn.execute(
+            select(incidents.c.id, incidents.c.type, incidents.c.target, incidents.c.severity,
+                   incidents.c.detected_at)
+            .where(incidents.c.status == "active", incidents.c.target.in_(chunk))
+            .order_by(incidents.c.detected_at)
+        ).mappings()
+        for r in rows:
+            found.setdefault(r["target"], dict(r))
+    return found
+
+
+def _unstable(h: dict, settings: ReplaySettings) -> bool:
+    """Flaky: many separate failure episodes for its traffic (see the module docstring)."""
+    episodes, n = h.get("episodes", 0), h.get("recent_deliveries", 0)
+    return (episodes >= settings.advisor_unstable_min_episodes and n > 0
+            and episodes / n >= settings.advisor_unstable_share)
+
+
+def _health_label(h: dict, incident: dict | None, settings: ReplaySettings) -> str:
+    """incident | failing again | down | recovered (display; decisions are per delivery)."""
+    if incident:
+        return "incident"
+    last_ok, last_down = h.get("last_success_at"), h.get("last_down_failure_at")
+    if last_ok is None:
+        return "down"
+    if h.get("down_failures_since", 0) >= settings.advisor_down_again_failures:
+        return "failing again"
+    if _unstable(h, settings):
+        return "unstable"
+    if last_down is not None and last_down > last_ok:
+        return "down"
+    return "recovered"
+
+
+def _age_bucket(age: timedelta) -> str:
+    for label, upper in AGE_BUCKETS:
+        if upper is None or age < upper:
+            return label
+    return AGE_BUCKETS[-1][0]
+
+
+def confidence_of(scores: list[int], clean: list[bool]) -> str:
+    """high / medium / low, as defined in the module docstring."""
+    if not scores:
+        return "low"
+    clean_share = sum(clean) / len(clean)
+    if min(scores) >= 90 and clean_share >= 0.95:
+        return "high"
+    if sum(scores) / len(scores) >= 85 and clean_share >= 0.75:
+        return "medium"
+    return "low"
+
+
+def _incident_text(inc: dict) -> str:
+    return (
+        f"open incident {inc['id']} ({inc['type']}, {inc['severity']}) on "
+        f"{'the platform' if inc['target'] == '*' else inc['target']} since "
+        f"{to_rfc3339(inc['detected_at'])}"
+    )
+
+
+def _decide(row: dict, health: dict, incident_on: dict, settings: ReplaySettings):
+    """(decision, reason, not_before) for one candidate."""
+    claim = row["claim_state"]
+    if claim == S.CLAIM_SUCCEEDED:
+        return ALREADY_REPLAYED, f"already replayed successfully (job {row['claim_job']})", None
+    if claim == S.CLAIM_SENDING:
+        return IN_PROGRESS, f"being replayed by job {row['claim_job']}", None
+    if claim == S.CLAIM_UNKNOWN:
+        return INTERRUPTED, (
+            f"an earlier replay (job {row['claim_job']}) was interrupted in flight; "
+            "check with the receiver before sending again"
+        ), None
+    category, score = row["category"], int(row["score"])
+    if category == PERMANENT:
+        return INVESTIGATE, f"permanent failure: {row['triage_reason']}", None
+    if category == RATE_LIMITED:
+        nb = not_before(row["response_headers"], row["last_attempt_at"])
+        if nb is None:
+            return RETRY_LATER, "rate-limited; the response gave no time to wait", None
+        return RETRY_LATER, f"rate-limited: not before {to_rfc3339(nb)}", nb
+    if category != TRANSIENT or score <= SAFE_TO_RETRY_SCORE:
+        why = (f"transient, but triage is not confident enough (score {score} ≤ "
+               f"{SAFE_TO_RETRY_SCORE})" if category == TRANSIENT
+               else f"unclassified: {row['triage_reason']}")
+        return REVIEW, why, None
+    if row["no_payload"]:
+        return CANNOT_REPLAY, "no stored payload to replay", None
+    if row["endpoint_disabled"]:
+        return CANNOT_REPLAY, "the endpoint is disabled", None
+    bad_url = check_url(row["endpoint"])
+    if bad_url:
+        return CANNOT_REPLAY, bad_url.removeprefix("refused: "), None
+    for target in (row["endpoint"], row["tenant"], "*"):
+        if target in incident_on:
+            return WAIT, _incident_text(incident_on[target]), None
+    h = health.get(row["endpoint"]) or {}
+    last_ok = h.get("last_success_at")
+    if last_ok is None:
+        return WAIT, "endpoint still down: no successful delivery to it since the failure", None
+    if last_ok <= row["last_attempt_at"]:
+        return WAIT, (
+            f"endpoint still down: its latest success ({to_rfc3339(last_ok)}) is before "
+            "this failure"
+        ), None
+    again = h.get("down_failures_since", 0)
+    if again >= settings.advisor_down_again_failures:
+        return WAIT, (
+            f"endpoint failing again: {again} transport/5xx failures since its latest "
+            f"success at {to_rfc3339(last_ok)}"
+        ), None
+    if _unstable(h, settings):
+        return REVIEW, (
+            f"endpoint unstable: {h['episodes']} separate transport/5xx failure episodes in "
+            f"{h['recent_deliveries']} deliveries in the last {settings.advisor_unstable_window}"
+            "; a replay may fail again"
+        ), None
+    return REPLAY, (
+        f"{row['triage_reason']}; the endpoint has succeeded since ({to_rfc3339(last_ok)})"
+    ), None
+
+
+def get_replay_recommendations(
+    engine: Engine,
+    tenant: str | None = None,
+    since: datetime | str | None = None,
+    *,
+    now: datetime | None = None,
+    settings: ReplaySettings | None = None,
+) -> dict:
+    """The ``GET /replay/recommendations`` body for ``tenant`` (None: all) since ``since``.
+
+    ``since`` is a datetime, an RFC 3339 string or a look-back such as ``24h``; None
+    means ``replay.advisor_window``. ``now`` defaults to the wall clock (edges only).
+    Raises ``ValueError`` for a ``since`` that is neither.
+    """
+    settings = settings or ReplaySettings()
+    now = ensure_utc(now) if now else utcnow()
+    since_at = _resolve_since(since, now, settings)
+    tenant = tenant.strip() if isinstance(tenant, str) and tenant.strip() else None
+    with engine.connect() as conn:
+        total_failures, rows = _candidates(conn, tenant, since_at, now,
+                                           settings.advisor_max_candidates)
+        urls = sorted({r["endpoint"] for r in rows})
+        unstable_since = now - parse_duration(settings.advisor_unstable_window)
+        health = _endpoint_health(conn, urls, since_at, now, unstable_since)
+        targets = sorted(set(urls) | {r["tenant"] for r in rows} | {"*"})
+        incident_on = _open_incidents(conn, targets)
+
+    if rows:
+        frame = pd.DataFrame(
+            {
+                "status": [r["status"] for r in rows],
+                "http_status": pd.array([r["http_status"] for r in rows], dtype="object"),
+                "error": [r["error"] for r in rows],
+                "response_body": [r["response_body"] for r in rows],
+                "response_headers": [r["response_headers"] for r in rows],
+            }
+        )
+        triage = classify_frame(frame)
+        for row, category, score, reason in zip(
+            rows, triage["category"], triage["score"], triage["reason"], strict=True
+        ):
+            row["category"], row["score"], row["triage_reason"] = category, int(score), reason
+            row["created_at"] = ensure_utc(row["created_at"])
+            row["last_attempt_at"] = ensure_utc(row["last_attempt_at"])
+
+    decided = []
+    for row in rows:
+        decision, reason, nb = _decide(row, health, incident_on, settings)
+        decided.append((row, decision, reason, nb))
+    return _report(decided, health, incident_on, tenant, since_at, now, total_failures,
+                   settings)
+
+
+def _report(decided, health, incident_on, tenant, since_at, now, total_failures, settings):
+    recommended = sorted(
+        (row for row, decision, _r, _n in decided if decision == REPLAY),
+        key=lambda r: (r["created_at"], r["tenant"], r["endpoint"], r["id"]),
+    )
+    analyzed = len(decided)
+    by_decision = Counter(decision for _row, decision, _r, _n in decided)
+    by_category = Counter(row["category"] for row, *_ in decided)
+    scores = [r["score"] for r in recommended]
+    clean = [health[r["endpoint"]]["down_failures_since"] == 0 for r in recommended]
+    confidence = confidence_of(scores, clean)
+
+    ages_all = Counter(_age_bucket(now - row["created_at"]) for row, *_ in decided)
+    ages_rec = Counter(_age_bucket(now - r["created_at"]) for r in recommended)
+    age_distribution = [
+        {"bucket": label, "recommended": ages_rec.get(label, 0), "analyzed": ages_all.get(label, 0)}
+        for label, _upper in AGE_BUCKETS
+    ]
+
+    per_endpoint: dict[str, dict] = {}
+    for row, decision, _reason, _nb in decided:
+        ep = per_endpoint.get(row["endpoint"])
+        if ep is None:
+            h = health.get(row["endpoint"], {})
+            incident = next(
+                (incident_on[t] for t in (row["endpoint"], row["tenant"], "*") if t in incident_on),
+                None,
+            )
+            ep = per_endpoint[row["endpoint"]] = {
+                "endpoint": row["endpoint"],
+                "tenant": row["tenant"],
+                "failures": 0,
+                "recommended": 0,
+                "waiting": 0,
+                "by_decision": defaultdict(int),
+                "last_success_at": to_rfc3339(h.get("last_success_at")),
+                "down_failures_since_success": h.get("down_failures_since", 0),
+                "incident": incident["id"] if incident else None,
+                "health": _health_label(h, incident, settings),
+            }
+        ep["failures"] += 1
+        ep["by_decision"][decision] += 1
+        if decision == REPLAY:
+            ep["recommended"] += 1
+        elif decision in (WAIT, RETRY_LATER):
+            ep["waiting"] += 1
+    for ep in per_endpoint.values():
+        ep["by_decision"] = dict(ep["by_decision"])
+    endpoints_sorted = sorted(
+        per_endpoint.values(), key=lambda e: (-e["recommended"], -e["failures"], e["endpoint"])
+    )
+
+    held = sorted(
+        ((row, decision, reason, nb) for row, decision, reason, nb in decided
+         if decision != REPLAY),
+        key=lambda t: (t[0]["created_at"], t[0]["tenant"], t[0]["endpoint"], t[0]["id"]),
+    )
+    held_back = [
+        {
+            "id": row["id"],
+            "tenant": row["tenant"],
+            "endpoint": row["endpoint"],
+            "category": row["category"],
+            "score": row["score"],
+            "decision": decision,
+            "reason": reason,
+            "not_before": to_rfc3339(nb),
+            "failed_at": to_rfc3339(row["last_attempt_at"]),
+        }
+        for row, decision, reason, nb in held[:HELD_BACK_LIMIT]
+    ]
+    n_rec = len(recommended)
+    share = (n_rec / analyzed) if analyzed else 0.0
+    return {
+        "recommended_ids": [r["id"] for r in recommended],
+        "total_recommended": n_rec,
+        "total_analyzed": analyzed,
+        "confidence": confidence,
+        "reasoning": _reasoning(n_rec, analyzed, total_failures, by_decision, since_at, scores,
+                                clean, confidence),
+        "share_of_failures": round(share, 4),
+        "breakdown": {
+            "by_category": {c: by_category[c] for c in sorted(by_category)},
+            "by_decision": {d: by_decision[d] for d in DECISIONS if by_decision[d]},
+        },
+        "age_distribution": age_distribution,
+        "affected_endpoints": endpoints_sorted[:ENDPOINT_LIMIT],
+        "affected_endpoints_total": len(endpoints_sorted),
+        "held_back": held_back,
+        "held_back_total": len(held),
+        "tenant": tenant,
+        "since": to_rfc3339(since_at),
+        "until": to_rfc3339(now),
+        "total_failures_in_window": total_failures,
+        "truncated": total_failures > analyzed,
+        "generated_at": to_rfc3339(now),
+    }
+
+
+def _reasoning(n_rec, analyzed, total, by_decision, since_at, scores, clean, confidence) -> str:
+    if analyzed == 0:
+        return f"No failed deliveries since {to_rfc3339(since_at)}: nothing to replay."
+    parts = []
+    if n_rec:
+        parts.append(
+            f"{n_rec} of {analyzed} failed deliveries ({n_rec / analyzed:.0%}) are transient "
+            f"endpoint failures (triage score > {SAFE_TO_RETRY_SCORE}, mean "
+            f"{sum(scores) / len(scores):.0f}) to endpoints that have answered successfully "
+            f"since and have no open incident; {sum(clean)} of them go to endpoints with no "
+            f"failure since ({confidence} confidence)."
+        )
+    else:
+        parts.append(f"None of the {analyzed} failed deliveries is safe to replay now.")
+    held = {
+        WAIT: "wait for endpoints that are still down, failing again or under an incident",
+        RETRY_LATER: "are rate-limited (retry after their not-before time)",
+        INVESTIGATE: "are permanent failures (investigate; never replayed)",
+        REVIEW: "need manual review (unknown or low-confidence triage, or an unstable "
+                "endpoint)",
+        ALREADY_REPLAYED: "were already replayed successfully",
+        IN_PROGRESS: "are being replayed now",
+        INTERRUPTED: "had a replay interrupted in flight (check the receiver first)",
+        CANNOT_REPLAY: "cannot be replayed (no payload, bad URL or disabled endpoint)",
+    }
+    others = [f"{by_decision[d]} {text}" for d, text in held.items() if by_decision.get(d)]
+    if others:
+        parts.append("Of the rest: " + "; ".join(others) + ".")
+    if total > analyzed:
+        parts.append(f"Only the {analyzed} most recent of {total} failures were analysed.")
+    return " ".join(parts)

@@ -1,0 +1,63 @@
+"""`python -m intel demo seed`: the demo's data, created once.
+
+A week of simulated traffic ending now, with endpoints pointing at the local sandbox,
+and the starter label set, so every screen has something true to show on first start.
+An existing store is left alone (the live simulator keeps it current).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sqlalchemy import func, select
+
+from intel.settings import REPO_ROOT
+from intel.store.db import get_engine, upgrade
+from intel.store.schema import deliveries, labels
+from intel.timeutil import utcnow
+
+STARTER_LABELS = REPO_ROOT / "data" / "triage_labels_starter.jsonl"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("demo", help="create the demo data (first run only)")
+    parser.add_argument("action", choices=["seed"])
+    parser.add_argument("--endpoint-base", default="http://127.0.0.1:8701",
+                        help="where the sandbox serves the simulated endpoints")
+    parser.add_argument("--deliveries", type=int, default=200_000)
+    parser.add_argument("--days", type=float, default=7.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--force", action="store_true", help="seed even if data exists")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from intel.labels.files import import_labels, read_label_file
+    from intel.simulate import SimulationConfig, simulate
+
+    engine = get_engine()
+    upgrade(engine)
+    now = utcnow()
+    with engine.connect() as conn:
+        has_deliveries = conn.execute(select(func.count()).select_from(
+            select(deliveries.c.id).limit(1).subquery())).scalar()
+        has_labels = conn.execute(select(func.count()).select_from(
+            select(labels.c.delivery_id).limit(1).subquery())).scalar()
+    if has_deliveries and not args.force:
+        print("demo data already present; leaving it as it is (use --force to add more)")
+    else:
+        print(f"simulating {args.days:g} days, {args.deliveries:,} deliveries ...", flush=True)
+        config = SimulationConfig(seed=args.seed, end=now, days=args.days,
+                                  deliveries=args.deliveries, endpoint_base=args.endpoint_base)
+        summary = simulate(engine, config, now=now)
+        print(f"wrote {summary.deliveries:,} deliveries ({summary.failed:,} failed)")
+    if not has_labels and STARTER_LABELS.exists():
+        try:
+            records = read_label_file(STARTER_LABELS, default_labeler="starter-set")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        with engine.begin() as conn:
+            result = import_labels(conn, records, actor="starter-set", now=now, source="demo")
+        print(f"starter label set: {result.describe()}")
+    return 0

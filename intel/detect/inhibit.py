@@ -1,0 +1,145 @@
+"""Inhibition (Alertmanager style): a signal explained by another does not open its own
+incident. Only *opening* is inhibited; an incident already open keeps being tracked.
+
+A signal is *present* when its incident is open, or when it fires and is not inhibited.
+Its *excess* in a window is ``failures - expected``; explanations compare excesses in
+the same window (the tenant's reported one for tenant vs endpoint).
+
+1. Tenant vs endpoint. A firing tenant spike whose excess one of its endpoints carries
+   (at least ``explain_share`` of it, in the tenant's window, whether that endpoint fires
+   yet or not) is that endpoint's problem: the tenant spike is inhibited, and the
+   endpoint's own spike opens when it crosses its own threshold. When spikes are present
+   on two or more of a tenant's endpoints at once, the problem is the tenant's: its spike
+   opens (even below its own threshold), and a firing endpoint spike carrying less than
+   that share of it is folded into it; once the tenant's incident is open, every new
+   spike of its endpoints is folded into it.
+2. Burst vs the rest. Per tenant, the excess its present spikes account for (the tenant
+   spike's, or the sum of its endpoints'). When the two largest of those carry at least
+   ``explain_share`` of the platform's excess, the problem is local and the burst is
+   inhibited. When spikes are present in at least ``burst_breadth`` tenants at once and
+   the platform's failures are significantly up (minimum counts aside), the problem is
+   platform-wide and the burst fires. While a burst is present, a spike opens only if it
+   stands out from the burst as well: its multiple, minimum and significance hold against
+   its baseline ratio scaled by the burst's multiplier (or the platform's current ratio,
+   if higher) in the same window.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from intel.detect.counts import Snapshot
+from intel.detect.rules import PLATFORM_TARGET, RULES_BY_TYPE, dedup_key
+from intel.detect.signals import Signal
+from intel.detect.stats import tail_probability
+
+BURST_KEY = dedup_key("burst", PLATFORM_TARGET)
+
+
+def inhibit(
+    signals: list[Signal],
+    snapshot: Snapshot,
+    settings,
+    endpoint_excess: dict[str, np.ndarray] | None = None,
+) -> list[Signal]:
+    """Mark the signals that must not open (``inhibited_by``). ``endpoint_excess``: every
+    endpoint's excess failures per window (aligned with the snapshot's endpoint keys),
+    firing or not."""
+    share = settings.explain_share
+    by_key = {s.dedup_key: s for s in signals}
+    endpoint_tenants = snapshot.endpoint_tenants
+    endpoint_keys = snapshot.scope("endpoint").keys
+    endpoint_excess = endpoint_excess or {}
+
+    # 1. tenant vs endpoint
+    endpoints_of: dict[str, list[int]] = defaultdict(list)
+    for i, url in enumerate(endpoint_keys):
+        for tenant in endpoint_tenants.get(url, ()):
+            endpoints_of[tenant].append(i)
+    for t in [s for s in signals if s.type == "tenant_spike"]:
+        window = t.window
+        t_excess = t.excess_in(window)
+        mine = endpoints_of.get(t.target, [])
+        spikes = [by_key.get(dedup_key("endpoint_spike", endpoint_keys[i])) for i in mine]
+        spikes = [e for e in spikes if e is not None]
+        present = [e for e in spikes if e.present]
+        if t.opens:
+            table = endpoint_excess.get(window)
+            carried = max((float(table[i]) for i in mine), default=0.0) if (
+                table is not None) else 0.0
+            if len(present) >= 2:
+                pass  # spikes on two of its endpoints at once: a tenant-wide problem
+            elif t_excess > 0 and carried >= share * t_excess:
+                cause = max(mine, key=lambda i: float(table[i]))
+                t = by_key[t.dedup_key] = t.inhibit(dedup_key("endpoint_spike",
+                                                              endpoint_keys[cause]))
+        elif (not t.active and not t.inhibited_by
+              and len([e for e in present if e.abnormal or e.opens]) >= 2):
+            t = by_key[t.dedup_key] = t.fire()  # breadth: spikes on two of its endpoints
+        if not t.present:
+            continue
+        for e in spikes:
+            if e.opens and (t.active or e.excess_in(window) < share * t_excess):
+                by_key[e.dedup_key] = e.inhibit(t.dedup_key)
+
+    # 2. burst vs the rest
+    burst = by_key.get(BURST_KEY)
+    if burst is None:
+        return list(by_key.values())
+    per_tenant_e: dict[str, float] = defaultdict(float)
+    per_tenant_t: dict[str, float] = {}
+    top_key: dict[str, str] = {}
+    for s in by_key.values():
+        if s.type == "burst" or not s.present:
+            continue
+        if s.type == "tenant_spike":
+            per_tenant_t[s.target] = s.excess_in("5m")
+            top_key.setdefault(s.target, s.dedup_key)
+        else:
+            owner = (endpoint_tenants.get(s.target) or (s.target,))[0]
+            per_tenant_e[owner] += s.excess_in("5m")
+            top_key.setdefault(owner, s.dedup_key)
+    contributions = {
+        tenant: max(per_tenant_t.get(tenant, 0.0), per_tenant_e.get(tenant, 0.0))
+        for tenant in set(per_tenant_t) | set(per_tenant_e)
+    }
+    ranked = sorted(contributions.items(), key=lambda kv: -kv[1])
+    top_two = sum(v for _, v in ranked[:2])
+    local = bool(ranked) and top_two >= share * burst.excess_in("5m")
+    if not burst.active:
+        if burst.firing and local:
+            burst = by_key[BURST_KEY] = burst.inhibit(top_key[ranked[0][0]])
+        elif (not burst.firing and not local and burst.elevated
+              and len(contributions) >= settings.burst_breadth):
+            burst = by_key[BURST_KEY] = burst.fire()
+    if burst.present:
+        _fold_into_burst(by_key, burst, settings)
+    return list(by_key.values())
+
+
+def _fold_into_burst(by_key: dict[str, Signal], burst: Signal, settings) -> None:
+    for key, s in list(by_key.items()):
+        if s.type == "burst" or not s.opens:
+            continue
+        rule = RULES_BY_TYPE[s.type]
+        multiple = float(getattr(settings, rule.ratio_setting))
+        minimum = int(getattr(settings, rule.min_failures_setting))
+        stands_out = False
+        for window in rule.windows:
+            c, n, _expected = s.windows[window]
+            pc, pn, pexp = burst.windows[window]
+            multiplier = max(pc / pexp, 1.0) if pexp > 0 else 1.0
+            platform_now = pc / pn if pn else 0.0
+            p_burst = min(max(s.base_ratio * multiplier, platform_now), 1.0)
+            r_open = min(multiple * p_burst, settings.saturation_ratio)
+            if c < minimum or c < r_open * n or p_burst >= 1.0:
+                continue
+            pval = tail_probability(np.array([c]), np.array([n]), np.array([p_burst]),
+                                    settings.dispersion)[0]
+            if pval <= settings.p_value:
+                stands_out = True
+                break
+        if not stands_out:
+            by_key[key] = s.inhibit(burst.dedup_key)

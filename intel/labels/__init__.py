@@ -1,0 +1,16 @@
+"""Operator labels and the accuracy of triage measured against them.
+
+* ``store``: one label per delivery (create / update / delete / list), each change
+  audited (``label.create``, ``label.update``, ``label.delete``) in its transaction;
+* ``sampling`` / ``queue``: the labelling queue, recent unlabelled failures sampled
+  stratified by predicted category plus low-confidence ones, deterministic for a seed;
+* ``files``: CSV export/import (``delivery_id,category,note,labeler,labeled_at``) and the
+  dev set's JSON Lines format (``python -m intel labels import|export``);
+* ``accuracy``: the accuracy report over stored labels (``intel.triage.evaluate``), by
+  week of labelling, with every "safe to retry" false positive;
+* ``modelstore``: the optional scikit-learn model trained on stored labels, saved at
+  ``triage.model_path`` with ``<stem>.meta.json``, and ``triage_frame``: triage as the
+  product applies it (rules, merged with the model only when it is switched on);
+* ``flags``: the "Use model in triage" switch, stored in ``app_flags`` and audited
+  (``triage.model.enable`` / ``triage.model.disable``).
+"""

@@ -1,0 +1,304 @@
+"""The labels store: one operator label per delivery, every change audited.
+
+A label is the category a careful operator gives a failed delivery (one of
+``intel.triage.result.CATEGORIES``), with the labeler, when it was first labelled
+(``labeled_at``), when it last changed (``updated_at``) and an optional note. Each
+function takes the connection of the caller's transaction and writes its audit event
+(``label.create``, ``label.update``, ``label.delete``) in that same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from intel.audit import record
+from intel.store.schema import deliveries
+from intel.store.schema.labels import labels
+from intel.timeutil import ensure_utc, to_rfc3339
+from intel.triage.result import CATEGORIES
+
+NOTE_MAX = 2000
+_UNSET = object()
+
+
+class LabelError(ValueError):
+    """A label that cannot be stored; the message says what and which delivery."""
+
+
+class LabelExists(LabelError):
+    """The delivery already has a label (someone labelled it first)."""
+
+
+class LabelNotFound(LabelError):
+    """No label for that delivery."""
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    delivery_id: str
+    category: str
+    note: str | None
+    labeler: str
+    labeled_at: datetime
+    updated_at: datetime
+
+    def to_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["labeled_at"] = to_rfc3339(self.labeled_at)
+        out["updated_at"] = to_rfc3339(self.updated_at)
+        return out
+
+
+def check_category(category: object) -> str:
+    """The category, or ``LabelError`` naming the four allowed ones."""
+    if isinstance(category, str) and category.strip() in CATEGORIES:
+        return category.strip()
+    raise LabelError(f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}")
+
+
+def check_labeler(labeler: object) -> str:
+    if not isinstance(labeler, str) or not labeler.strip():
+        raise LabelError("a labeler (operator name) is required")
+    labeler = labeler.strip()
+    if len(labeler) > 200:
+        raise LabelError("labeler name is longer than 200 characters")
+    return labeler
+
+
+def clean_note(note: object) -> str | None:
+    if note is None:
+        return None
+    if not isinstance(note, str):
+        raise LabelError(f"note must be text, got {type(note).__name__}")
+    note = note.strip()
+    if len(note) > NOTE_MAX:
+        raise LabelError(f"note is longer than {NOTE_MAX} characters")
+    return note or None
+
+
+def _row_to_label(row) -> Label:
+    return Label(
+        delivery_id=row.delivery_id,
+        category=row.category,
+        note=row.note,
+        labeler=row.labeler,
+        labeled_at=row.labeled_at,
+        updated_at=row.updated_at,
+    )
+
+
+def get_label(conn: Connection, delivery_id: str) -> Label | None:
+    row = conn.execute(select(labels).where(labels.c.delivery_id == delivery_id)).first()
+    return _row_to_label(row) if row else None
+
+
+def delivery_exists(conn: Connection, delivery_id: str) -> bool:
+    found = conn.execute(select(deliveries.c.id).where(deliveries.c.id == delivery_id)).first()
+    return found is not None
+
+
+def create_label(
+    conn: Connection,
+    *,
+    delivery_id: str,
+    category: str,
+    labeler: str,
+    now: datetime,
+    note: str | None = None,
+    labeled_at: datetime | None = None,
+    actor: str | None = None,
+) -> Label:
+    """Label a delivery that has no label yet (``LabelExists`` otherwise).
+
+    ``actor`` is who performs the action for the audit trail (default: the labeler; an
+    import names the importing operator while keeping the file's labeler).
+    """
+    category = check_category(category)
+    labeler = check_labeler(labeler)
+    actor = check_labeler(actor) if actor is not None else labeler
+    note = clean_note(note)
+    now = ensure_utc(now)
+    labeled_at = ensure_utc(labeled_at) if labeled_at else now
+    if not delivery_exists(conn, delivery_id):
+        raise LabelError(f"delivery {delivery_id!r} is not in the store")
+    existing = get_label(conn, delivery_id)
+    if existing is not None:
+        raise LabelExists(
+            f"delivery {delivery_id!r} is already labelled {existing.category} "
+            f"by {existing.labeler}"
+        )
+    try:
+        conn.execute(
+            insert(labels).values(
+                delivery_id=delivery_id,
+                category=category,
+                note=note,
+                labeler=labeler,
+                labeled_at=labeled_at,
+                updated_at=now,
+            )
+        )
+    except IntegrityError:  # labelled by someone else since we looked: the caller rolls back
+        raise LabelExists(f"delivery {delivery_id!r} was just labelled by someone else") from None
+    record(
+        conn,
+        actor=actor,
+        action="label.create",
+        at=now,
+        target_type="delivery",
+        target_id=delivery_id,
+        summary=f"labelled {category}",
+        details={"category": category, "note": note, "labeler": labeler,
+                 "labeled_at": to_rfc3339(labeled_at)},
+    )
+    return Label(delivery_id, category, note, labeler, labeled_at, now)
+
+
+def update_label(
+    conn: Connection,
+    *,
+    delivery_id: str,
+    actor: str,
+    now: datetime,
+    category: str | None = None,
+    note: object = _UNSET,
+    labeler: str | None = None,
+) -> Label:
+    """Change a label's category and/or note; the editor (``actor``) becomes its
+    labeler unless ``labeler`` names another (an import keeps the file's labeler).
+
+    ``labeled_at`` keeps the first labelling time; ``updated_at`` becomes ``now``.
+    Pass ``note=None`` to clear the note; leave it out to keep it.
+    """
+    actor = check_labeler(actor)
+    new_labeler = check_labeler(labeler) if labeler is not None else actor
+    now = ensure_utc(now)
+    before = get_label(conn, delivery_id)
+    if before is None:
+        raise LabelNotFound(f"delivery {delivery_id!r} has no label to update")
+    new_category = check_category(category) if category is not None else before.category
+    new_note = before.note if note is _UNSET else clean_note(note)
+    conn.execute(
+        update(labels)
+        .where(labels.c.delivery_id == delivery_id)
+        .values(category=new_category, note=new_note, labeler=new_labeler, updated_at=now)
+    )
+    record(
+        conn,
+        actor=actor,
+        action="label.update",
+        at=now,
+        target_type="delivery",
+        target_id=delivery_id,
+        summary=(
+            f"relabelled {before.category} -> {new_category}"
+            if new_category != before.category
+            else f"edited the {new_category} label"
+        ),
+        details={
+            "before": {"category": before.category, "note": before.note,
+                       "labeler": before.labeler},
+            "after": {"category": new_category, "note": new_note, "labeler": new_labeler},
+        },
+    )
+    return Label(delivery_id, new_category, new_note, new_labeler, before.labeled_at, now)
+
+
+def delete_label(conn: Connection, *, delivery_id: str, actor: str, now: datetime) -> Label:
+    actor = check_labeler(actor)
+    before = get_label(conn, delivery_id)
+    if before is None:
+        raise LabelNotFound(f"delivery {delivery_id!r} has no label to delete")
+    conn.execute(delete(labels).where(labels.c.delivery_id == delivery_id))
+    record(
+        conn,
+        actor=actor,
+        action="label.delete",
+        at=ensure_utc(now),
+        target_type="delivery",
+        target_id=delivery_id,
+        summary=f"deleted the {before.category} label",
+        details={"before": before.to_dict()},
+    )
+    return before
+
+
+def save_label(
+    conn: Connection,
+    *,
+    delivery_id: str,
+    category: str,
+    labeler: str,
+    now: datetime,
+    note: str | None = None,
+    labeled_at: datetime | None = None,
+    actor: str | None = None,
+) -> str:
+    """Create or update (import): returns ``created``, ``updated`` or ``unchanged``.
+
+    An import keeps the file's labeler and labelling time, so an export imported
+    again is the same set of labels; ``actor`` (default: the labeler) is audited.
+    """
+    category = check_category(category)
+    labeler = check_labeler(labeler)
+    actor = check_labeler(actor) if actor is not None else labeler
+    note = clean_note(note)
+    existing = get_label(conn, delivery_id)
+    if existing is None:
+        create_label(conn, delivery_id=delivery_id, category=category, labeler=labeler,
+                     now=now, note=note, labeled_at=labeled_at, actor=actor)
+        return "created"
+    labeled_at = ensure_utc(labeled_at) if labeled_at else existing.labeled_at
+    if (existing.category, existing.note, existing.labeler, existing.labeled_at) == (
+        category, note, labeler, labeled_at
+    ):
+        return "unchanged"
+    update_label(conn, delivery_id=delivery_id, actor=actor, now=now, category=category,
+                 note=note, labeler=labeler)
+    if labeled_at != existing.labeled_at:
+        conn.execute(
+            update(labels).where(labels.c.delivery_id == delivery_id).values(labeled_at=labeled_at)
+        )
+    return "updated"
+
+
+def list_labels(
+    conn: Connection,
+    *,
+    labeler: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Label]:
+    """Labels newest first (by last change), optionally one labeler's."""
+    stmt = select(labels).order_by(labels.c.updated_at.desc(), labels.c.delivery_id)
+    if labeler:
+        stmt = stmt.where(labels.c.labeler == labeler)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    return [_row_to_label(r) for r in conn.execute(stmt)]
+
+
+def count_labels(conn: Connection, *, labeler: str | None = None) -> int:
+    stmt = select(func.count()).select_from(labels)
+    if labeler:
+        stmt = stmt.where(labels.c.labeler == labeler)
+    return int(conn.execute(stmt).scalar() or 0)
+
+
+def iter_labels(conn: Connection, batch: int = 1000):
+    """Every label in delivery id order (for export), streamed in batches."""
+    last = None
+    while True:
+        stmt = select(labels).order_by(labels.c.delivery_id).limit(batch)
+        if last is not None:
+            stmt = stmt.where(labels.c.delivery_id > last)
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return
+        for row in rows:
+            yield _row_to_label(row)
+        last = rows[-1].delivery_id

@@ -1,0 +1,40 @@
+"""Replay: signed, safe, persisted, resumable (CONTRACTS §4).
+
+* ``engine.replay_single`` / ``engine.replay_now``: replay one delivery, or a list as a job,
+  in this process.
+* ``jobs``: create (with preview), cancel, progress, summary, claims.
+* ``runner``: the job runner (concurrency, rate, Retry-After, circuit breaker, resume).
+* ``background``: start a runner as a detached process (what the app does).
+* ``safety``: outbound SSRF policy and the pinned connection; ``signing``: Standard Webhooks.
+* ``items``: the per-item transactions, and how a replay changes the delivery row.
+"""
+
+from intel.replay.engine import SingleOutcome, replay_now, replay_single
+from intel.replay.jobs import (
+    JobError,
+    Preview,
+    UnknownDeliveries,
+    create_job,
+    job_progress,
+    job_summary,
+    preview_replay,
+    request_cancel,
+)
+from intel.replay.runner import RunResult, resume_stale_jobs, run_job
+
+__all__ = [
+    "JobError",
+    "Preview",
+    "RunResult",
+    "SingleOutcome",
+    "UnknownDeliveries",
+    "create_job",
+    "job_progress",
+    "job_summary",
+    "preview_replay",
+    "replay_now",
+    "replay_single",
+    "request_cancel",
+    "resume_stale_jobs",
+    "run_job",
+]

@@ -1,0 +1,436 @@
+"""Replay jobs: created with their list and a preview, cancelled, resumed, queried.
+
+A job is persisted before anything is sent: ``create_job`` writes the job (status
+``pending``), one ``replay_items`` row per delivery in order, the preview (count,
+endpoints, tenants, filters) and the ``replay.job.create`` audit event, in one
+transaction. A runner (``intel.replay.runner``) then takes it. Progress is read from the
+items (``job_progress``); ``job_summary`` is the CONTRACTS §4 JSON.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, func, or_, select, update
+
+from intel import audit
+from intel.replay import items as I
+from intel.replay import states as S
+from intel.store.schema import deliveries, replay_claims, replay_items, replay_jobs
+from intel.timeutil import to_rfc3339
+
+AUDIT_ID_LIMIT = 1000  # delivery ids listed in an audit event (the job's items hold all)
+
+
+class JobError(ValueError):
+    """Bad input to a job operation; the message says what and which."""
+
+
+class UnknownDeliveries(JobError):
+    def __init__(self, ids: Sequence[str]):
+        self.ids = list(ids)
+        shown = ", ".join(self.ids[:10]) + (" ..." if len(self.ids) > 10 else "")
+        super().__init__(f"{len(self.ids)} unknown delivery id(s): {shown}")
+
+
+def new_job_id(now: datetime) -> str:
+    return f"rj-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for raw in ids:
+        text = str(raw).strip()
+        if text:
+            seen.setdefault(text, None)
+    return list(seen)
+
+
+@dataclass
+class Preview:
+    """What a job would do, shown before it starts (and stored on the job)."""
+
+    count: int = 0
+    endpoints: list[dict] = field(default_factory=list)  # endpoint, tenant, count (desc)
+    tenants: list[str] = field(default_factory=list)
+    unknown_ids: list[str] = field(default_factory=list)
+    already_delivered: int = 0
+    without_payload: int = 0
+    already_replayed: int = 0
+    claimed_elsewhere: int = 0
+    filters: dict = field(default_factory=dict)
+
+    @property
+    def to_send(self) -> int:
+        """Items expected to go out (the rest will be skipped or refused)."""
+        return max(
+            0,
+            self.count - self.already_delivered - self.without_payload - self.already_replayed
+            - self.claimed_elsewhere,
+        )
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["to_send"] = self.to_send
+        data["unknown_ids"] = self.unknown_ids[:100]
+        return data
+
+
+def _preview_rows(conn: Connection, ids: list[str]) -> list:
+    rows = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows.extend(
+            conn.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.tenant,
+                    deliveries.c.endpoint,
+                    deliveries.c.status,
+                    I.payload_missing().label("no_payload"),
+                    replay_claims.c.state.label("claim"),
+                )
+                .select_from(
+                    deliveries.outerjoin(
+                        replay_claims, replay_claims.c.delivery_id == deliveries.c.id
+                    )
+                )
+                .where(deliveries.c.id.in_(chunk))
+            ).all()
+        )
+    return rows
+
+
+def _build_preview(rows, ids: list[str], filters: dict | None) -> Preview:
+    found = {r.id for r in rows}
+    per_endpoint: Counter = Counter()
+    tenants: set[str] = set()
+    preview = Preview(filters=dict(filters or {}))
+    for r in rows:
+        per_endpoint[(r.endpoint, r.tenant)] += 1
+        tenants.add(r.tenant)
+        if r.status == "delivered":
+            preview.already_delivered += 1
+        elif r.claim == S.CLAIM_SUCCEEDED:
+            preview.already_replayed += 1
+        elif r.claim is not None:
+            preview.claimed_elsewhere += 1
+        elif r.no_payload:
+            preview.without_payload += 1
+    preview.count = len(rows)
+    preview.unknown_ids = [i for i in ids if i not in found]
+    preview.endpoints = [
+        {"endpoint": ep, "tenant": tenant, "count": n}
+        for (ep, tenant), n in sorted(per_endpoint.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    preview.tenants = sorted(tenants)
+    return preview
+
+
+def preview_replay(engine: Engine, delivery_ids: Iterable[str], filters: dict | None = None
+                   ) -> Preview:
+    """The preview of replaying ``delivery_ids`` (nothing is written)."""
+    ids = _unique(delivery_ids)
+    with engine.connect() as conn:
+        return _build_preview(_preview_rows(conn, ids), ids, filters)
+
+
+def create_job(
+    engine: Engine,
+    delivery_ids: Iterable[str],
+    *,
+    operator: str,
+    source: str,
+    now: datetime,
+    filters: dict | None = None,
+    record_audit: bool = True,
+) -> tuple[str, Preview]:
+    """Persist a job over ``delivery_ids`` (in that order). Nothing is sent yet.
+
+    Raises ``UnknownDeliveries`` (nothing written) when an id is not in the store, and
+    ``JobError`` for an empty list, a missing operator or an unknown source.
+    """
+    if not operator or not operator.strip():
+        raise JobError("an operator name is required to create a replay job")
+    if source not in S.SOURCES:
+        raise JobError(f"unknown job source {source!r} (one of {', '.join(S.SOURCES)})")
+    ids = _unique(delivery_ids)
+    if not ids:
+        raise JobError("no deliveries to replay")
+    job_id = new_job_id(now)
+    with engine.begin() as conn:
+        rows = _preview_rows(conn, ids)
+        preview = _build_preview(rows, ids, filters)
+        if preview.unknown_ids:
+            raise UnknownDeliveries(preview.unknown_ids)
+        endpoint_of = {r.id: r.endpoint for r in rows}
+        conn.execute(
+            replay_jobs.insert().values(
+                id=job_id,
+                created_by=operator.strip(),
+                created_at=now,
+                source=source,
+                status=S.JOB_PENDING,
+                total=len(ids),
+                preview=preview.to_dict(),
+                cancel_requested=False,
+            )
+        )
+        conn.execute(
+            replay_items.insert(),
+            [
+                {
+                    "job_id": job_id,
+                    "delivery_id": did,
+                    "position": pos,
+                    "endpoint": endpoint_of[did],
+                    "state": S.PENDING,
+                    "updated_at": now,
+                }
+                for pos, did in enumerate(ids)
+            ],
+        )
+        if record_audit:
+            audit.record(
+                conn,
+                actor=operator,
+                action="replay.job.create",
+                at=now,
+                target_type="replay_job",
+                target_id=job_id,
+                summary=f"replay job of {len(ids)} deliveries to {len(preview.endpoints)} "
+                f"endpoint(s) created ({source})",
+                details={
+                    "source": source,
+                    "count": len(ids),
+                    "endpoints": len(preview.endpoints),
+                    "tenants": preview.tenants[:50],
+                    "filters": preview.filters,
+                    "delivery_ids": ids[:AUDIT_ID_LIMIT],
+                    "delivery_ids_truncated": len(ids) > AUDIT_ID_LIMIT,
+                },
+            )
+    return job_id, preview
+
+
+def get_job(engine: Engine, job_id: str) -> dict | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(replay_jobs).where(replay_jobs.c.id == job_id)).mappings()
+        row = row.one_or_none()
+        return dict(row) if row else None
+
+
+def is_stale(job: dict, now: datetime, stale_after_s: float) -> bool:
+    """A running job whose runner has not beaten within ``stale_after_s``."""
+    if job["status"] != S.JOB_RUNNING:
+        return False
+    beat = job.get("runner_heartbeat_at")
+    return beat is None or beat < now - timedelta(seconds=stale_after_s)
+
+
+def request_cancel(
+    engine: Engine, job_id: str, *, operator: str, now: datetime, stale_after_s: float = 30.0
+) -> dict:
+    """Cancel a job: pending items are not sent; items in flight finish.
+
+    A job nobody runs (pending, failed, or running with a stale runner) is closed here;
+    a live runner sees the request at its next heartbeat and closes the job itself.
+    Returns the job row after the request. Raises ``JobError`` for an unknown or
+    already finished job.
+    """
+    if not operator or not operator.strip():
+        raise JobError("an operator name is required to cancel a replay job")
+    with engine.begin() as conn:
+        job = conn.execute(select(replay_jobs).where(replay_jobs.c.id == job_id)).mappings()
+        job = job.one_or_none()
+        if job is None:
+            raise JobError(f"unknown replay job {job_id!r}")
+        job = dict(job)
+        if job["status"] in (S.JOB_COMPLETED, S.JOB_CANCELLED):
+            raise JobError(f"replay job {job_id} is already {job['status']}")
+        conn.execute(
+            update(replay_jobs).where(replay_jobs.c.id == job_id).values(cancel_requested=True)
+        )
+        closed_here = job["status"] in (S.JOB_PENDING, S.JOB_FAILED) or is_stale(
+            job, now, stale_after_s
+        )
+        counts = None
+        if closed_here:
+            I.recover_interrupted(conn, job_id, operator=operator, now=now)
+            counts = I.finalize_job(conn, job_id, S.JOB_CANCELLED, now)
+        audit.record(
+            conn,
+            actor=operator,
+            action="replay.job.cancel",
+            at=now,
+            target_type="replay_job",
+            target_id=job_id,
+            summary=f"replay job {job_id} cancelled"
+            + ("" if closed_here else " (the runner stops after the items in flight)"),
+            details={"previous_status": job["status"], "closed_immediately": closed_here,
+                     "counts": counts},
+        )
+    return get_job(engine, job_id)
+
+
+def job_progress(engine: Engine, job_id: str, now: datetime | None = None,
+                 stale_after_s: float = 30.0) -> dict | None:
+    """Counts by state, done/total, and what stopped or paused endpoints (for the UI)."""
+    with engine.connect() as conn:
+        job = conn.execute(select(replay_jobs).where(replay_jobs.c.id == job_id)).mappings()
+        job = job.one_or_none()
+        if job is None:
+            return None
+        job = dict(job)
+        counts = I.state_counts(conn, job_id)
+        notes = conn.execute(
+            select(replay_items.c.endpoint, replay_items.c.state, replay_items.c.reason,
+                   func.count().label("n"))
+            .where(
+                replay_items.c.job_id == job_id,
+                replay_items.c.state.in_((S.SKIPPED, S.REFUSED, S.INTERRUPTED)),
+            )
+            .group_by(replay_items.c.endpoint, replay_items.c.state, replay_items.c.reason)
+            .order_by(func.count().desc())
+            .limit(20)
+        ).all()
+    done = sum(counts[s] for s in S.TERMINAL)
+    summary = I.summary_counts(counts)
+    live = (job.get("summary") or {}).get("endpoints") or []
+    return {
+        "job_id": job_id,
+        "status": job["status"],
+        "source": job["source"],
+        "created_by": job["created_by"],
+        "created_at": to_rfc3339(job["created_at"]),
+        "started_at": to_rfc3339(job["started_at"]),
+        "finished_at": to_rfc3339(job["finished_at"]),
+        "cancel_requested": bool(job["cancel_requested"]),
+        "runner_id": job["runner_id"],
+        "runner_heartbeat_at": to_rfc3339(job["runner_heartbeat_at"]),
+        "stale": bool(now and is_stale(job, now, stale_after_s)),
+        "total": job["total"],
+        "done": done,
+        "fraction": (done / job["total"]) if job["total"] else 1.0,
+        "counts": counts,
+        **{k: v for k, v in summary.items() if k != "total"},
+        "notes": [
+            {"endpoint": ep, "state": st, "reason": reason, "count": int(n)}
+            for ep, st, reason, n in notes
+        ],
+        "endpoints": live,
+        "preview": job["preview"],
+    }
+
+
+def job_summary(engine: Engine, job_id: str, *, include_items: bool = True) -> dict | None:
+    """The CONTRACTS §4 summary: job_id, attempted, succeeded, failed, skipped, deliveries."""
+    progress = job_progress(engine, job_id)
+    if progress is None:
+        return None
+    out = {
+        "job_id": job_id,
+        "status": progress["status"],
+        "attempted": progress["attempted"],
+        "succeeded": progress["succeeded"],
+        "failed": progress["failed"],
+        "skipped": progress["skipped"],
+        "refused": progress["refused"],
+        "cancelled": progress["cancelled"],
+        "interrupted": progress["interrupted"],
+        "pending": progress["pending"],
+        "total": progress["total"],
+        "endpoints": progress["endpoints"],
+    }
+    if include_items:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    replay_items.c.delivery_id,
+                    replay_items.c.endpoint,
+                    replay_items.c.state,
+                    replay_items.c.http_status,
+                    replay_items.c.reason,
+                )
+                .where(replay_items.c.job_id == job_id)
+                .order_by(replay_items.c.position)
+            ).all()
+        out["deliveries"] = [
+            {"id": r.delivery_id, "endpoint": r.endpoint, "outcome": r.state,
+             "http_status": r.http_status, "reason": r.reason}
+            for r in rows
+        ]
+    return out
+
+
+def list_jobs(engine: Engine, *, limit: int = 20, status: str | None = None) -> list[dict]:
+    query = select(replay_jobs).order_by(replay_jobs.c.created_at.desc()).limit(limit)
+    if status:
+        query = query.where(replay_jobs.c.status == status)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def stale_job_ids(engine: Engine, now: datetime, stale_after_s: float) -> list[str]:
+    """Running jobs whose runner stopped beating: resumable."""
+    cutoff = now - timedelta(seconds=stale_after_s)
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(replay_jobs.c.id)
+                .where(
+                    replay_jobs.c.status == S.JOB_RUNNING,
+                    or_(
+                        replay_jobs.c.runner_heartbeat_at.is_(None),
+                        replay_jobs.c.runner_heartbeat_at < cutoff,
+                    ),
+                )
+                .order_by(replay_jobs.c.created_at)
+            ).scalars()
+        )
+
+
+def claim_of(engine: Engine, delivery_id: str) -> dict | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(replay_claims).where(replay_claims.c.delivery_id == delivery_id)
+        ).mappings().one_or_none()
+        return dict(row) if row else None
+
+
+def release_claim(engine: Engine, delivery_id: str, *, operator: str, now: datetime) -> bool:
+    """Release an ``unknown`` claim (an interrupted replay) so the delivery can be sent again.
+
+    The operator asserts the receiver did not get it (or accepts a duplicate). Claims in
+    flight or of a success are not released. Audited as ``replay.claim.release``.
+    """
+    if not operator or not operator.strip():
+        raise JobError("an operator name is required to release a claim")
+    with engine.begin() as conn:
+        claim = conn.execute(
+            select(replay_claims).where(replay_claims.c.delivery_id == delivery_id)
+        ).mappings().one_or_none()
+        if claim is None or claim["state"] != S.CLAIM_UNKNOWN:
+            return False
+        conn.execute(
+            replay_claims.delete().where(
+                replay_claims.c.delivery_id == delivery_id,
+                replay_claims.c.state == S.CLAIM_UNKNOWN,
+            )
+        )
+        audit.record(
+            conn,
+            actor=operator,
+            action="replay.claim.release",
+            at=now,
+            target_type="delivery",
+            target_id=delivery_id,
+            summary=f"released the interrupted replay claim of {delivery_id} "
+            f"(job {claim['job_id']})",
+            details={"job_id": claim["job_id"]},
+        )
+    return True

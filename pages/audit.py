@@ -1,0 +1,281 @@
+"""Audit trail: every operator and system action, newest first, filtered from the URL.
+
+URL parameters: ``actor``, ``action`` (a prefix: ``replay`` matches ``replay.single`` and
+``replay.job.start``), ``target_type``, ``target`` (target id), ``window`` (``1h`` |
+``24h`` | ``7d`` | ``30d`` | ``all`` | ``custom`` with ``since``/``until``, RFC 3339),
+``page``. Details are shown as JSON text; summaries and targets only as table cells or
+text (they may quote untrusted data such as endpoint URLs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from intel.audit import AuditFilter, distinct_values, list_events
+from intel.settings import database_url
+from intel.timeutil import ensure_utc, parse_timestamp, to_rfc3339, utcnow
+from ui.session import engine
+
+PARAMS = ("actor", "action", "target_type", "target", "window", "since", "until", "page")
+WINDOWS = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+WINDOW_CHOICES = (*WINDOWS, "all", "custom")
+WINDOW_LABELS = {"1h": "1 h", "24h": "24 h", "7d": "7 d", "30d": "30 d", "all": "All",
+                 "custom": "Custom"}
+DEFAULT_WINDOW = "all"
+PER_PAGE = 50
+KEY = {name: f"audit_{name}" for name in ("actor", "action", "target_type", "target",
+                                          "window", "since", "until")}
+SYNCED = "audit_synced"
+AS_OF = "audit_as_of"
+
+
+def _one(params: dict, name: str) -> str | None:
+    value = params.get(name)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def parse_params(params: dict) -> tuple[dict, list[str]]:
+    """The page state from the URL, leniently (bad values are dropped and named)."""
+    problems: list[str] = []
+    state: dict = {name: _one(params, name) for name in ("actor", "action", "target_type",
+                                                         "target")}
+    window = _one(params, "window") or ("custom" if _one(params, "since") or
+                                        _one(params, "until") else DEFAULT_WINDOW)
+    if window not in WINDOW_CHOICES:
+        problems.append(f"window: expected one of {', '.join(WINDOW_CHOICES)}, got {window!r}")
+        window = DEFAULT_WINDOW
+    state["window"] = window
+    for name in ("since", "until"):
+        raw = _one(params, name)
+        state[name] = None
+        if raw is not None and window == "custom":
+            try:
+                state[name] = parse_timestamp(raw)
+            except ValueError:
+                problems.append(f"{name}: not an RFC 3339 timestamp: {raw!r}")
+    page = 1
+    raw_page = _one(params, "page")
+    if raw_page is not None:
+        if raw_page.isdigit() and int(raw_page) >= 1:
+            page = int(raw_page)
+        else:
+            problems.append(f"page: expected a whole number >= 1, got {raw_page!r}")
+    state["page"] = page
+    return state, problems
+
+
+def to_params(state: dict) -> dict[str, str]:
+    out = {name: state[name] for name in ("actor", "action", "target_type", "target")
+           if state.get(name)}
+    out["window"] = state["window"]
+    if state["window"] == "custom":
+        for name in ("since", "until"):
+            if state.get(name) is not None:
+                out[name] = to_rfc3339(state[name])
+    if state.get("page", 1) > 1:
+        out["page"] = str(state["page"])
+    return out
+
+
+def to_filter(state: dict, now: datetime) -> AuditFilter:
+    since = until = None
+    if state["window"] in WINDOWS:
+        since = now - WINDOWS[state["window"]]
+    elif state["window"] == "custom":
+        since, until = state.get("since"), state.get("until")
+    return AuditFilter(
+        actor=state.get("actor"),
+        action_prefix=state.get("action"),
+        target_type=state.get("target_type"),
+        target_id=state.get("target"),
+        since=since,
+        until=until,
+    )
+
+
+def write_params(params: dict[str, str]) -> None:
+    current = st.query_params.to_dict()
+    for key in list(current):
+        if key in PARAMS and key not in params:
+            del st.query_params[key]
+    for key, value in params.items():
+        if current.get(key) != value:
+            st.query_params[key] = value
+
+
+def _aware(value) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else ensure_utc(value)
+
+
+def _on_change() -> None:
+    s = st.session_state
+    state = {
+        "actor": s.get(KEY["actor"]) or None,
+        "action": s.get(KEY["action"]) or None,
+        "target_type": s.get(KEY["target_type"]) or None,
+        "target": (s.get(KEY["target"]) or "").strip() or None,
+        "window": s.get(KEY["window"]) or DEFAULT_WINDOW,
+        "since": _aware(s.get(KEY["since"])),
+        "until": _aware(s.get(KEY["until"])),
+        "page": 1,
+    }
+    params = to_params(state)
+    write_params(params)
+    s[SYNCED] = {k: v for k, v in params.items() if k != "page"}
+    s[AS_OF] = utcnow().replace(microsecond=0)
+
+
+def _go_to(page: int) -> None:
+    state, _ = parse_params(st.query_params.to_dict())
+    state["page"] = max(1, page)
+    write_params(to_params(state))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _choices(url: str) -> tuple[list[str], list[str], list[str]]:
+    actors = distinct_values(engine(), "actor")
+    actions = distinct_values(engine(), "action")
+    prefixes = sorted({".".join(a.split(".")[:i]) for a in actions
+                       for i in range(1, a.count(".") + 2)})
+    return actors, prefixes, distinct_values(engine(), "target_type")
+
+
+ANY = ""  # the "no filter" option of a picker (None would read as "nothing chosen")
+
+
+def _with(options: list[str], current: str | None) -> list[str]:
+    values = [ANY, *options]
+    if current is not None and current not in options:
+        values.append(current)
+    return values
+
+
+st.title("📜 Audit trail")
+st.caption("Every operator and system action, newest first. Select an event to read its details.")
+
+params = st.query_params.to_dict()
+state, problems = parse_params(params)
+canonical = to_params(state)
+if {k: v for k, v in params.items() if k in PARAMS} != canonical:
+    write_params(canonical)
+synced = {k: v for k, v in canonical.items() if k != "page"}
+if st.session_state.get(SYNCED) != synced:
+    for name in ("actor", "action", "target_type", "target"):
+        st.session_state[KEY[name]] = state[name] or ANY
+    st.session_state[KEY["window"]] = state["window"]
+    for name in ("since", "until"):
+        value = state[name]
+        st.session_state[KEY[name]] = None if value is None else value.replace(tzinfo=None)
+    st.session_state[SYNCED] = synced
+    st.session_state[AS_OF] = utcnow().replace(microsecond=0)
+now = st.session_state.get(AS_OF) or utcnow().replace(microsecond=0)
+
+if problems:
+    st.warning("Some parameters of the link were not understood and are ignored:", icon="🔗")
+    st.text("\n".join(problems))
+
+actors, prefixes, target_types = _choices(database_url())
+top = st.columns([3, 2, 2, 2, 3], vertical_alignment="bottom")
+top[0].segmented_control("Window", list(WINDOW_CHOICES), format_func=WINDOW_LABELS.get,
+                         key=KEY["window"], required=True, on_change=_on_change)
+top[1].selectbox("Actor", _with(actors, state["actor"]), key=KEY["actor"],
+                 format_func=lambda v: v or "Anyone", on_change=_on_change)
+top[2].selectbox("Action", _with(prefixes, state["action"]), key=KEY["action"],
+                 format_func=lambda v: f"{v}*" if v else "Any action",
+                 on_change=_on_change, help="A prefix: replay matches replay.single, replay.job.*")
+top[3].selectbox("Target type", _with(target_types, state["target_type"]),
+                 key=KEY["target_type"], format_func=lambda v: v or "Any",
+                 on_change=_on_change)
+top[4].text_input("Target id", key=KEY["target"], on_change=_on_change,
+                  placeholder="exact id, e.g. a delivery id")
+if state["window"] == "custom":
+    custom = st.columns(2)
+    custom[0].datetime_input("Since (UTC)", value=None, key=KEY["since"], on_change=_on_change,
+                             format="YYYY-MM-DD")
+    custom[1].datetime_input("Until (UTC, excluded)", value=None, key=KEY["until"],
+                             on_change=_on_change, format="YYYY-MM-DD")
+
+flt = to_filter(state, now)
+page = state["page"]
+events, total = list_events(engine(), flt, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+pages = max(1, -(-total // PER_PAGE))
+if page > pages and total:
+    _go_to(pages)
+    st.rerun()
+
+st.text(flt.describe())
+first = (page - 1) * PER_PAGE + 1 if events else 0
+st.caption(f"Showing {first:,}–{first + len(events) - 1 if events else 0:,} of {total:,} events"
+           + (f" · as of {now:%Y-%m-%d %H:%M} UTC" if state["window"] in WINDOWS else ""))
+
+frame = pd.DataFrame.from_records(
+    [
+        {
+            "At (UTC)": e["at"],
+            "Actor": e["actor"],
+            "Kind": e["actor_kind"],
+            "Action": e["action"],
+            "Target type": e.get("target_type") or "",
+            "Target id": e.get("target_id") or "",
+            "Summary": e.get("summary") or "",
+            "Details": json.dumps(e["details"], ensure_ascii=False, default=str)
+            if e.get("details") is not None else "",
+            "Event": e["id"],
+        }
+        for e in events
+    ],
+    columns=["At (UTC)", "Actor", "Kind", "Action", "Target type", "Target id", "Summary",
+             "Details", "Event"],
+)
+table_key = "audit_table_" + hashlib.sha1(
+    json.dumps([canonical, to_rfc3339(now)], sort_keys=True).encode()
+).hexdigest()[:12]
+selection = st.dataframe(
+    frame,
+    key=table_key,
+    on_select="rerun",
+    selection_mode="single-row",
+    hide_index=True,
+    height=min(38 + 35 * max(len(frame), 1), 560),
+    column_config={
+        "At (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss",
+                                                    timezone="UTC"),
+        "Summary": st.column_config.TextColumn(width="large"),
+        "Details": st.column_config.TextColumn(width="large"),
+        "Event": st.column_config.NumberColumn(width="small", format="%d"),
+    },
+)
+
+nav = st.columns([1, 1, 4, 1], vertical_alignment="center")
+nav[0].button("◀ Newer", on_click=_go_to, args=(page - 1,), disabled=page <= 1,
+              key="audit_prev", width="stretch")
+nav[1].button("Older ▶", on_click=_go_to, args=(page + 1,), disabled=page >= pages,
+              key="audit_next", width="stretch")
+nav[2].caption(f"Page {page:,} of {pages:,}")
+
+rows = list(selection.selection.rows) if selection is not None else []
+if rows and 0 <= rows[0] < len(events):
+    event = events[rows[0]]  # positions index the frame rendered in this run
+    with st.container(border=True):
+        st.subheader("Event details")
+        st.text(
+            f"#{event['id']} · {to_rfc3339(event['at'])} · {event['actor']} "
+            f"({event['actor_kind']}) · {event['action']}\n"
+            f"target: {event.get('target_type') or '-'} {event.get('target_id') or ''}"
+        )
+        if event.get("summary"):
+            st.text(event["summary"])
+        st.code(json.dumps(event.get("details"), indent=2, ensure_ascii=False, default=str),
+                language="json", wrap_lines=True)

@@ -1,0 +1,136 @@
+"""AppTest: the Accuracy page shows the report over stored labels, and the model controls."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from intel.audit import AuditFilter, list_events
+from intel.deliveries.write import upsert_deliveries
+from intel.labels.files import import_labels, read_label_file
+from intel.labels.flags import model_enabled
+from intel.labels.modelstore import train_model
+from intel.labels.store import create_label
+from intel.settings import get_settings
+from intel.store.db import make_engine
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "accuracy.py")
+DEV_SET = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "triage_dev.jsonl"
+T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+TR, PE = "transient-endpoint-down", "permanent-4xx"
+
+# (fields, label): the rules say transient (503), transient (refused), permanent (404);
+# the second 503 is labelled permanent: wrong, and a "safe to retry" false positive.
+LABELLED = [
+    ({"http_status": 503, "response_body": "Service Unavailable"}, TR),
+    ({"error": "dial tcp 10.0.0.1:443: connect: connection refused"}, TR),
+    ({"http_status": 404, "response_body": "Not Found"}, PE),
+    ({"http_status": 503, "response_body": None}, PE),
+]
+
+
+def _record(i: int, fields: dict) -> dict:
+    at = T0 + timedelta(minutes=i)
+    rec = {
+        "id": f"a{i:03d}", "tenant": "acme", "endpoint": "https://hooks.acme.example/in",
+        "event_type": "invoice.paid", "status": "failed", "http_status": None, "error": None,
+        "response_headers": None, "response_body": None, "attempts": 1, "created_at": at,
+        "last_attempt_at": at, "duration_ms": 3.0, "payload": None, "extra": None,
+    }
+    rec.update(fields)
+    return rec
+
+
+@pytest.fixture
+def page_db(sqlite_url, tmp_path, monkeypatch):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"triage:\n  model_path: {tmp_path / 'model.joblib'}\n")
+    monkeypatch.setenv("INTEL_CONFIG", str(config))
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
+    get_settings.cache_clear()
+    st.cache_data.clear()
+
+
+def _label_all(engine) -> None:
+    with engine.begin() as conn:
+        upsert_deliveries(conn, [_record(i, f) for i, (f, _) in enumerate(LABELLED)], now=T0)
+        for i, (_, label) in enumerate(LABELLED):
+            create_label(conn, delivery_id=f"a{i:03d}", category=label, labeler="lead", now=T0)
+
+
+def _run(operator: str | None = "alice") -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if operator:
+        at.session_state["operator_name"] = operator
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_report_over_stored_labels(page_db):
+    _label_all(page_db)
+    at = _run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Labelled deliveries"] == "4"
+    assert metrics["Accuracy"] == "75.0%"
+    assert metrics["Safe-to-retry false positives"] == "1"
+    assert any("Rollout gate NOT passed" in e.value for e in at.error)
+    tables = [df.value for df in at.dataframe]
+    fps = next(v for v in tables if "predicted" in v.columns and "reason" in v.columns)
+    assert list(fps["id"]) == ["a003"] and list(fps["label"]) == [PE]
+    per_cat = next(v for v in tables if "precision" in v.columns)
+    row = per_cat.set_index("category").loc[TR]
+    assert row["precision"] == pytest.approx(2 / 3) and row["recall"] == 1.0
+    charts = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    assert len(charts) >= 3  # confusion heatmap, calibration, weeks
+
+
+def test_empty_store_explains_how_to_start(page_db):
+    at = _run()
+    assert any("No labelled deliveries yet" in i.value for i in at.info)
+    assert any("No model trained yet" in i.value for i in at.info)
+
+
+def test_train_with_too_few_labels_says_so(page_db):
+    _label_all(page_db)
+    at = _run()
+    at.button(key="acc_train").click().run()
+    assert not at.exception, at.exception
+    assert any("Not trained" in w.value and "at least" in w.value for w in at.warning)
+
+
+def test_model_toggle_needs_a_model_and_an_operator(page_db):
+    _label_all(page_db)
+    assert _run().toggle[0].disabled  # no model file yet
+    assert _run(operator=None).button(key="acc_train").disabled
+
+
+@pytest.mark.slow  # trains a real model first (~2 s unloaded)
+def test_model_toggle_is_persisted_and_audited(page_db, tmp_path):
+    with page_db.begin() as conn:  # a real model, trained on the dev set's 143 labels
+        import_labels(conn, read_label_file(DEV_SET, default_labeler="starter-set"),
+                      actor="starter-set", now=T0)
+        train_model(conn, model_path=tmp_path / "model.joblib", actor="lead", now=T0)
+    at = _run()
+    toggle = at.toggle[0]
+    assert toggle.value is False and not toggle.disabled
+    toggle.set_value(True).run()
+    assert not at.exception, at.exception
+    with page_db.connect() as conn:
+        assert model_enabled(conn).value is True
+    at.toggle[0].set_value(False).run()
+    with page_db.connect() as conn:
+        assert model_enabled(conn, default=True).value is False
+    events, _ = list_events(page_db, AuditFilter(action_prefix="triage.model", actor="alice"))
+    assert [e["action"] for e in events] == ["triage.model.disable", "triage.model.enable"]
+    side_by_side = next(df.value for df in at.dataframe if "model (CV)" in df.value.columns)
+    assert "accuracy" in list(side_by_side["measure"])

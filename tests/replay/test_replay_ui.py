@@ -1,0 +1,98 @@
+"""AppTest of ui/replay.py: single replay from the delivery detail, and the job progress
+(the fragment's body, since AppTest never fires ``run_every``)."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from intel.replay import jobs as J
+from intel.settings import get_settings
+from intel.store.db import make_engine
+from intel.store.schema import replay_claims
+from intel.timeutil import utcnow
+from tests.replay.replay_helpers import T0, Answer, delivery, seed
+
+
+@pytest.fixture
+def ui_db(sqlite_url, tmp_path, monkeypatch):
+    config = tmp_path / "config.yaml"
+    config.write_text("replay:\n  allow_private_networks: true\n")
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("INTEL_CONFIG", str(config))
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def _single(delivery_id):
+    from ui.replay import render_single_replay
+
+    render_single_replay(delivery_id)
+
+
+def _progress(job_id):
+    from ui.replay import _progress_body
+
+    _progress_body(job_id)
+
+
+def test_single_replay_from_the_detail(ui_db, receiver):
+    receiver.route("/x", Answer(202))
+    seed(ui_db, [delivery("d1", receiver.url("/x"))])
+    at = AppTest.from_function(_single, args=("d1",), default_timeout=30)
+    at.run()
+    button = next(b for b in at.button if b.label == "↻ Replay now")
+    assert button.disabled  # no operator yet
+    at.session_state["operator_name"] = "alice"
+    at.run()
+    next(b for b in at.button if b.label == "↻ Replay now").click().run()
+    assert not at.exception
+    assert receiver.receipts["d1"] == 1
+    assert "Replay succeeded (HTTP 202)" in at.success[0].value
+    assert "Delivered: nothing to replay." in [c.value for c in at.caption]
+    history = at.dataframe[0].value
+    assert list(history["operator"]) == ["alice"] and list(history["status"]) == ["delivered"]
+
+
+def test_failed_single_replay_shows_the_reason_as_text(ui_db, receiver):
+    receiver.route("/down", Answer(503, body="<b>down</b>"))
+    seed(ui_db, [delivery("d2", receiver.url("/down"))])
+    at = AppTest.from_function(_single, args=("d2",), default_timeout=30)
+    at.session_state["operator_name"] = "bob"
+    at.run()
+    next(b for b in at.button if b.label == "↻ Replay now").click().run()
+    assert "Replay failed (HTTP 503)" in at.error[0].value
+    assert at.code[0].value == "HTTP 503"
+
+
+def test_interrupted_claim_offers_release(ui_db, receiver):
+    seed(ui_db, [delivery("d3", receiver.url("/x"))])
+    with ui_db.begin() as conn:
+        conn.execute(replay_claims.insert().values(delivery_id="d3", job_id="rj-dead",
+                                                   state="unknown", claimed_at=T0))
+    at = AppTest.from_function(_single, args=("d3",), default_timeout=30)
+    at.session_state["operator_name"] = "lead"
+    at.run()
+    assert "interrupted in flight" in at.warning[0].value
+    next(b for b in at.button if b.label == "Release claim").click().run()
+    assert J.claim_of(ui_db, "d3") is None
+    assert any(b.label == "↻ Replay now" for b in at.button)
+
+
+def test_progress_of_a_pending_job_and_cancel(ui_db, receiver):
+    seed(ui_db, [delivery(i, receiver.url("/x")) for i in range(4)])
+    job_id, _ = J.create_job(ui_db, [f"d{i:04d}" for i in range(4)], operator="a",
+                             source="manual", now=utcnow())
+    at = AppTest.from_function(_progress, args=(job_id,), default_timeout=30)
+    at.session_state["operator_name"] = "lead"
+    at.run()
+    assert "pending — 0/4" in at.get("progress")[0].proto.text
+    next(b for b in at.button if b.label == "Cancel job").click().run()
+    assert J.get_job(ui_db, job_id)["status"] == "cancelled"
+    assert "cancelled — 4/4" in at.get("progress")[0].proto.text
+    assert {m.label: m.value for m in at.metric}["Cancelled"] == "4"
