@@ -26,22 +26,22 @@ if not schema_ok:
 
 pages = {
     "Operate": [
-        st.Page("pages/history.py", title="Deliveries", icon="📬", url_path="history",
+        st.Page("views/history.py", title="Deliveries", icon="📬",
                 default=True),
-        st.Page("pages/advisor.py", title="Replay advisor", icon="🔁", url_path="advisor"),
-        st.Page("pages/groups.py", title="Failure groups", icon="🧩", url_path="groups"),
-        st.Page("pages/anomalies.py", title="Anomalies", icon="🚨", url_path="anomalies"),
+        st.Page("views/advisor.py", title="Replay advisor", icon="🔁", url_path="advisor"),
+        st.Page("views/groups.py", title="Failure groups", icon="🧩", url_path="groups"),
+        st.Page("views/anomalies.py", title="Anomalies", icon="🚨", url_path="anomalies"),
     ],
     "Understand": [
-        st.Page("pages/insights.py", title="Insights", icon="📊", url_path="insights"),
-        st.Page("pages/explore.py", title="Explore", icon="🔎", url_path="explore"),
+        st.Page("views/insights.py", title="Insights", icon="📊", url_path="insights"),
+        st.Page("views/explore.py", title="Explore", icon="🔎", url_path="explore"),
     ],
     "Validate triage": [
-        st.Page("pages/labels.py", title="Labels", icon="🏷️", url_path="labels"),
-        st.Page("pages/accuracy.py", title="Accuracy", icon="🎯", url_path="accuracy"),
+        st.Page("views/labels.py", title="Labels", icon="🏷️", url_path="labels"),
+        st.Page("views/accuracy.py", title="Accuracy", icon="🎯", url_path="accuracy"),
     ],
     "Govern": [
-        st.Page("pages/audit.py", title="Audit trail", icon="📜", url_path="audit"),
+        st.Page("views/audit.py", title="Audit trail", icon="📜", url_path="audit"),
     ],
 }
 

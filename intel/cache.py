@@ -225,12 +225,14 @@ class ResultCache:
 
 
 @lru_cache(maxsize=4)
-def _shared_cache(redis_url: str | None, ttl_s: float) -> ResultCache:
-    return ResultCache(redis_url, ttl_s=ttl_s)
+def _shared_cache(redis_url: str | None, ttl_s: float, retry_s: float) -> ResultCache:
+    return ResultCache(redis_url, ttl_s=ttl_s, retry_s=retry_s)
 
 
 def get_cache() -> ResultCache:
-    """The process-wide insights cache, from ``REDIS_URL`` and ``insights.cache_ttl_s``."""
+    """The process-wide insights cache: ``REDIS_URL``, ``insights.cache_ttl_s`` and
+    ``insights.redis_retry_s`` (one per distinct setting, e.g. when REDIS_URL changes)."""
     from intel.settings import get_settings, redis_url
 
-    return _shared_cache(redis_url(), float(get_settings().insights.cache_ttl_s))
+    section = get_settings().insights
+    return _shared_cache(redis_url(), float(section.cache_ttl_s), float(section.redis_retry_s))

@@ -124,3 +124,26 @@ def test_audit_record_and_filter(engine):
     assert total == 1 and events[0]["actor_kind"] == "system"
     with pytest.raises(ValueError, match="action"), engine.begin() as conn:
         record(conn, actor="alice", action="nodot", at=T0)
+
+
+@pytest.mark.parametrize("second", [0, 1, 299, 300, 301, 599, 600])
+def test_time_bucket_is_exact_at_boundaries(engine, second):
+    at = datetime(2026, 11, 5, 16, 0, tzinfo=UTC) + timedelta(seconds=second)
+    with engine.begin() as conn:
+        upsert_deliveries(conn, [_delivery(1, created_at=at)], now=T0)
+    with engine.connect() as conn:
+        bucket = conn.execute(sa.select(time_bucket(deliveries.c.created_at, 300))).scalar()
+    assert bucket == int(at.timestamp()) // 300 * 300
+
+
+def test_migrations_build_exactly_the_declared_schema(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from intel.store.db import head_revisions
+    from intel.store.schema import metadata
+
+    assert len(head_revisions(engine)) == 1, "migrations must form one line"
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []

@@ -1,1 +1,1 @@
-"""Streamlit-side helpers shared by pages (the only package besides pages/ that imports st)."""
+"""Streamlit-side helpers shared by pages (the only package besides views/ that imports st)."""

@@ -38,6 +38,7 @@ DECISION_LABELS = {
     "interrupted": "Interrupted replay",
     "cannot_replay": "Cannot replay",
 }
+AGE_CHART_HEIGHT = 260
 CONFIDENCE_HELP = (
     "High: every recommended delivery scored 90+ by triage and at least 95 % go to "
     "endpoints with no failure since their latest success. Medium: mean score 85+ and at "
@@ -68,13 +69,14 @@ def decisions_chart(advice: dict) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("decision:N", title=None, sort="-x"),
+            y=alt.Y("decision:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220)),
             x=alt.X("deliveries:Q", title="Failed deliveries"),
             color=alt.condition(alt.datum.decision == "Replay now", alt.value("#2e7d32"),
                                 alt.value("#9e9e9e")),
             tooltip=["decision:N", "deliveries:Q"],
         )
-        .properties(height=max(80, 28 * len(frame)), title="What to do with each failure")
+        # A band step (not a fixed height): a fixed height collapses in a stretched column.
+        .properties(height=alt.Step(24), title="What to do with each failure")
     )
 
 
@@ -89,13 +91,13 @@ def categories_chart(advice: dict) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("category:N", title=None, sort="-x"),
+            y=alt.Y("category:N", title=None, sort="-x", axis=alt.Axis(labelLimit=220)),
             x=alt.X("deliveries:Q", title="Failed deliveries"),
             color=alt.Color("category:N", legend=None,
                             scale=alt.Scale(domain=list(colors), range=list(colors.values()))),
             tooltip=["category:N", "deliveries:Q"],
         )
-        .properties(height=max(80, 28 * len(frame)), title="Triage category")
+        .properties(height=alt.Step(24), title="Triage category")
     )
 
 
@@ -111,14 +113,15 @@ def age_chart(advice: dict) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("age:N", sort=order, title="Age (since created)"),
+            x=alt.X("age:N", sort=order, title="Age (since created)",
+                    axis=alt.Axis(labelAngle=0)),
             y=alt.Y("deliveries:Q", title="Deliveries", stack=True),
             color=alt.Color("set:N", title=None,
                             scale=alt.Scale(domain=["recommended", "other failures"],
                                             range=["#2e7d32", "#bdbdbd"])),
             tooltip=["age:N", "set:N", "deliveries:Q"],
         )
-        .properties(height=220, title="Age distribution")
+        .properties(height=AGE_CHART_HEIGHT, title="Age distribution")
     )
 
 
@@ -149,7 +152,7 @@ def render_why(advice: dict) -> None:
     left, right = st.columns(2)
     left.altair_chart(decisions_chart(advice), width="stretch")
     right.altair_chart(categories_chart(advice), width="stretch")
-    st.altair_chart(age_chart(advice), width="stretch")
+    st.altair_chart(age_chart(advice), width="stretch", height=AGE_CHART_HEIGHT)
     st.markdown("**Affected endpoints**")
     st.dataframe(
         endpoints_frame(advice), hide_index=True, width="stretch",

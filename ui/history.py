@@ -29,6 +29,7 @@ from intel.store.schema import DELIVERY_STATUSES
 from intel.timeutil import ensure_utc, to_rfc3339, utcnow
 from intel.triage.result import CATEGORIES
 from ui import triage_badges as B
+from ui.replay import render_single_replay
 from ui.session import engine
 
 KEY = {
@@ -470,13 +471,10 @@ def attempts_frame(delivery: dict) -> pd.DataFrame:
 
 
 def render_detail_actions(delivery: dict, triage) -> None:
-    """What the operator can do with this delivery: the recommended action and a link.
-
-    This is the place of the single-replay panel
-    (``ui.replay.render_single_replay(delivery_id)``), below the recommended action.
-    """
+    """What the operator can do with this delivery: the recommended action, a replay, a link."""
     st.markdown("**Recommended action**")
     st.text(triage.recommended_action if triage else "Nothing to do: the delivery succeeded.")
+    render_single_replay(delivery["id"])
     st.caption("Link to this delivery")
     st.code(history_link(id=delivery["id"]), language=None)
 

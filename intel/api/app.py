@@ -7,8 +7,12 @@ from sqlalchemy import Engine, text
 
 from intel import __version__
 from intel.api import deps
+from intel.api.routes_anomalies import router as anomalies_router
+from intel.api.routes_deliveries import router as deliveries_router
+from intel.api.routes_insights import router as insights_router
+from intel.api.routes_replay import router as replay_router
+from intel.api.serialize import to_json
 from intel.audit import AuditFilter, list_events
-from intel.timeutil import to_rfc3339
 
 
 def create_app() -> FastAPI:
@@ -16,7 +20,7 @@ def create_app() -> FastAPI:
         title="AetherLink Ops Intelligence API",
         version=__version__,
         description="Triage, replay advice and replay, anomalies, insights and the audit trail. "
-        "Times are RFC 3339 UTC.",
+        "Times are RFC 3339 UTC; `since` also takes a look-back such as `24h`.",
     )
 
     @app.get("/health", tags=["meta"])
@@ -34,12 +38,15 @@ def create_app() -> FastAPI:
         offset: int = Query(0, ge=0),
         engine: Engine = Depends(deps.engine),
     ) -> dict:
+        """The audit trail, newest first."""
         flt = AuditFilter(
             actor=actor, action_prefix=action, since=deps.since_param(since, deps.now())
         )
         events, total = list_events(engine, flt, limit=limit, offset=offset)
-        for event in events:
-            event["at"] = to_rfc3339(event["at"])
-        return {"total": total, "events": events}
+        return to_json({"total": total, "events": events})
 
+    app.include_router(deliveries_router)
+    app.include_router(replay_router)
+    app.include_router(insights_router)
+    app.include_router(anomalies_router)
     return app

@@ -1,7 +1,8 @@
 """Deep links into the delivery history page.
 
-The history page's state lives in its URL (``/history?...``); other pages and the
-banner link to a filtered view with ``history_link``. Parameters:
+The history page's state lives in its URL; other pages and the banner link to a
+filtered view with ``history_link``. The history is the app's default page, which
+Streamlit always serves at the root URL, so its links are ``/?...``. Parameters:
 
 ``tenant``, ``endpoint``, ``status``, ``event_type``, ``category`` (triage category),
 ``window`` (``1h`` | ``24h`` | ``7d`` | ``custom``), ``since`` / ``until`` (RFC 3339, with
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 from intel.timeutil import to_rfc3339
 
-HISTORY_PATH = "/history"
+HISTORY_PATH = "/"
 HISTORY_PARAMS = (
     "tenant", "endpoint", "status", "event_type", "category", "window", "since", "until",
     "id", "page",
@@ -23,7 +24,7 @@ HISTORY_PARAMS = (
 
 
 def history_link(**params: object) -> str:
-    """``/history?tenant=acme&window=custom&since=...``; unknown parameters are an error."""
+    """``/?tenant=acme&window=custom&since=...``; unknown parameters are an error."""
     unknown = set(params) - set(HISTORY_PARAMS)
     if unknown:
         raise ValueError(f"unknown history parameter(s): {', '.join(sorted(unknown))}")

@@ -7,7 +7,7 @@ a sentence for humans ("Failed deliveries to https://… for tenant acme in the 
 them back (``HistoryFilter.from_params(f.to_params()) == f``).
 
 URL semantics (parameters of ``history_link``): an absent filter is no filter, so
-``/history?tenant=acme`` lists every status. Only the bare ``/history`` (no parameter
+``/?tenant=acme`` lists every status. Only the bare ``/`` (no parameter
 at all: the navigation entry) opens :data:`LANDING_PARAMS`, the operator's default view:
 failed deliveries in the last 24 h. ``window`` defaults to ``24h``; ``status=all`` is
 accepted and means no status filter.
@@ -31,9 +31,9 @@ paging and selecting never re-triage.
 Why not ``GROUP BY`` the failure signature and classify each group once: measured on
 the simulator's million deliveries, the 39k failures of a week had 24k distinct raw
 signatures (bodies and errors carry request ids, IPs, times), so grouping saved little
-and the GROUP BY sort over the text columns cost more than it saved. One pass costs
-about 25 µs per failed delivery on SQLite (about 1 s for a week's 39k failures at 1M
-deliveries), paid once per view.
+and the GROUP BY sort over the text columns cost more than it saved. One pass is paid
+once per view (``bench/bench_history.py``, 1M deliveries: a day's 5k failures 0.4 s on
+SQLite / 0.06 s on PostgreSQL, a week's 33k 1.8 s / 0.4 s); later pages take ~7 ms.
 
 A delivered delivery is not a failure, so the category filter lists failed and pending
 deliveries only. As a guard, a category filter over more than
@@ -64,7 +64,7 @@ WINDOW_CHOICES: tuple[str, ...] = (*WINDOWS, "custom")
 WINDOW_WORDS = {"1h": "the last hour", "24h": "the last 24 h", "7d": "the last 7 days"}
 DEFAULT_WINDOW = "24h"
 ALL = "all"
-#: The view of the bare ``/history`` (no parameter at all).
+#: The view of the bare ``/`` (no parameter at all).
 LANDING_PARAMS: dict[str, str] = {"window": DEFAULT_WINDOW, "status": "failed"}
 PER_PAGE = 100
 MAX_PER_PAGE = 1000

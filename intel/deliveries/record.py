@@ -31,8 +31,9 @@ Decisions beyond the contract's table, each for a reason:
   refused, since changing an id or a payload silently would be worse.
 * ``payload`` is an object or a string; in a text cell, text starting with ``{`` is JSON
   (and must parse), anything else is the string payload.
-* Values of unknown fields must be JSON values (datetimes from Parquet become RFC 3339
-  text, bytes become text).
+* Unknown fields are kept in ``extra`` and never make a record invalid: values are stored
+  as JSON (datetimes from Parquet become RFC 3339 text, bytes text, NaN/Infinity null,
+  NUL U+FFFD, any other type its text).
 """
 
 from __future__ import annotations
@@ -160,6 +161,31 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "item"):  # a numpy scalar
         return jsonable(value.item())
     raise ValueError(f"a {type(value).__name__} is not a JSON value")
+
+
+def storable(value: Any) -> Any:
+    """An unknown field's value in a form both stores hold, never an error: like
+    :func:`jsonable`, but NaN/Infinity become null, NUL characters U+FFFD, and values of
+    other types their text."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {_storable_key(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    try:
+        value = jsonable(value)
+    except ValueError:
+        if hasattr(value, "item"):  # a numpy scalar (e.g. a NaN float)
+            return storable(value.item())
+        return storable(str(value))
+    return storable(value) if isinstance(value, str | float) else value
+
+
+def _storable_key(key: Any) -> str:
+    return storable(str(key))
 
 
 # --- text cells (CSV, text in a Parquet column of a typed field) -------------------------
@@ -390,15 +416,10 @@ def validate_record(rec: Mapping[str, Any], *, plain_json: bool = False) -> dict
     for key, value in rec.items():
         if key in _FIELD_SET:
             continue
-        if plain_json:
-            extra[key] = value
-            continue
-        try:
-            extra[str(key)] = jsonable(value)
-        except ValueError as exc:
-            problems.append(f"{key}: unknown field with a value that is not JSON: {exc}")
-    if extra and not plain_json and _has_nul(extra):
-        problems.append("unknown fields: contain a NUL character (\\u0000)")
+        # Unknown fields are kept, never an error (CONTRACTS §1): in a form the store holds.
+        extra[key if plain_json else _storable_key(key)] = (
+            value if plain_json else storable(value)
+        )
     row["extra"] = extra or None
 
     if problems:

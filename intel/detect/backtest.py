@@ -19,11 +19,13 @@ import numpy as np
 
 from intel.detect.counts import CumulativeCounts, bucket_of, snapshot_at
 from intel.detect.evaluate import evaluate
-from intel.detect.rules import RULES, WINDOWS
+from intel.detect.rules import LONGEST_LOOKBACK_S, LONGEST_SHORT_S, RULES, WINDOWS
+from intel.detect.stats import opening_ratio
 from intel.incidents.lifecycle import Incident, advance
 from intel.timeutil import to_rfc3339
 
 CHUNK_TICKS = 2880
+RECENT_S = LONGEST_SHORT_S
 
 
 @dataclass
@@ -76,8 +78,10 @@ def _candidates(counts: CumulativeCounts, scope: str, hi: np.ndarray, settings, 
             nb = counts.window_matrix(scope, b_lo, b_hi, "total").astype(np.float64)
             w = settings.prior_weight
             p0 = (fb + w * p_ref) / np.maximum(nb + w, 1e-9)
-            r_open = np.minimum(multiple * p0, settings.saturation_ratio)
-        for name in rule.windows:
+            r_open = opening_ratio(p0, multiple, settings.saturation_ratio)
+        quiet = None  # a longer window counts only where the shorter one was quiet
+        windows = rule.windows[:1] if settings.mode == "literal" else rule.windows
+        for name in windows:
             start, stop = WINDOWS[name]
             lo = np.maximum(hi - start // size, first)
             w_hi = np.maximum(hi - stop // size, lo)
@@ -87,6 +91,9 @@ def _candidates(counts: CumulativeCounts, scope: str, hi: np.ndarray, settings, 
             else:
                 n = counts.window_matrix(scope, lo, w_hi, "total")
                 hit = (c >= max(minimum, 1)) & (c >= r_open * n)
+                if quiet is not None:
+                    hit &= quiet
+                quiet = n < max(minimum, 1)
             mask = hit if mask is None else mask | hit
     return mask
 
@@ -119,6 +126,7 @@ def run_backtest(
         for t in owners:
             endpoints_of[t].append(e)
     active: dict[str, Incident] = {}
+    recent: dict[str, datetime] = {}
     every: dict[str, Incident] = {}
     evaluated = 0
     for c0 in range(0, len(ticks), CHUNK_TICKS):
@@ -171,11 +179,16 @@ def run_backtest(
             rows["platform"] = None
             snapshot = snapshot_at(counts, float(t), rows)
             frozen = {k: i.frozen_baseline() for k, i in active.items()}
-            signals = evaluate(snapshot, settings, {k: b for k, b in frozen.items() if b})
             now = datetime.fromtimestamp(t, UTC)
+            recent = {k: at for k, at in recent.items()
+                      if (now - at).total_seconds() < RECENT_S}
+            signals = evaluate(snapshot, settings, {k: b for k, b in frozen.items() if b},
+                               recent)
             step = advance(active, signals, now, settings.settle_s)
             for transition in step.transitions:
                 every[transition.incident.id] = transition.incident
+                if transition.kind == "resolve":
+                    recent[transition.incident.dedup_key] = now
             active = step.active
             evaluated += 1
         if progress is not None:
@@ -187,3 +200,31 @@ def run_backtest(
         evaluated_ticks=evaluated,
         seconds=time.perf_counter() - began,
     )
+
+
+def counts_for(rows, start: datetime, end: datetime, bucket_s: int, offset: int = 0
+               ) -> CumulativeCounts:
+    """Cumulative counts covering the look-back before ``start`` up to ``end`` (history
+    starts with the first delivery, not before)."""
+    lo = start.timestamp() - LONGEST_LOOKBACK_S
+    first = bucket_of(lo, bucket_s, offset)
+    if len(rows):
+        first = max(first, int(rows.bucket.min()))
+    last = bucket_of(end.timestamp(), bucket_s, offset) + 1
+    return CumulativeCounts(rows, first, last, bucket_s, offset)
+
+
+def backtest_store(conn, start: datetime, end: datetime, step_s: int, settings
+                   ) -> BacktestResult:
+    """The backtest over a store: one aggregate query, then ``run_backtest``."""
+    from datetime import timedelta
+
+    from intel.detect.counts import bucket_size_for
+    from intel.detect.source import rows_from_db
+
+    bucket = bucket_size_for(step_s)
+    offset = int(start.timestamp()) % bucket
+    rows = rows_from_db(conn, start - timedelta(seconds=LONGEST_LOOKBACK_S), end, bucket,
+                        offset)
+    return run_backtest(counts_for(rows, start, end, bucket, offset), start, end, step_s,
+                        settings)

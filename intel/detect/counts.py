@@ -41,6 +41,23 @@ def bucket_of(epoch: float, bucket_s: int, offset: int = 0) -> int:
     return int((epoch - offset) // bucket_s)
 
 
+class LazyFamilies:
+    """Failures per family, ``[window] -> (K, N_FAMILIES)``, counted on first use (the
+    decision needs them only for keys that pass the cheap tests)."""
+
+    def __init__(self, source, scope: str, bounds: dict[str, tuple[int, int]], rows):
+        self._source, self._scope, self._bounds, self._rows = source, scope, bounds, rows
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, window: str) -> np.ndarray:
+        out = self._cache.get(window)
+        if out is None:
+            lo, hi = self._bounds[window]
+            out = self._cache[window] = self._source.family_sums(self._scope, lo, hi,
+                                                                 self._rows)
+        return out
+
+
 @dataclass
 class ScopeCounts:
     """Failures, finished deliveries and failures per family, per key, for every window."""
@@ -48,7 +65,7 @@ class ScopeCounts:
     keys: list[str]
     fail: dict[str, np.ndarray]  # window -> (K,)
     total: dict[str, np.ndarray]  # window -> (K,)
-    fam: dict[str, np.ndarray]  # window -> (K, N_FAMILIES); column 0 unused
+    fam: LazyFamilies | dict  # window -> (K, N_FAMILIES); column 0 unused
     span: dict[str, int]  # seconds of history each window really covers
 
     def index(self, key: str) -> int | None:
@@ -78,7 +95,10 @@ class WindowSource(Protocol):
 
     def window_sums(
         self, scope: str, lo: int, hi: int, rows: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def family_sums(self, scope: str, lo: int, hi: int, rows: np.ndarray | None
+                    ) -> np.ndarray: ...
 
     def endpoint_tenants(self) -> Mapping[str, tuple[str, ...]]: ...
 
@@ -102,13 +122,15 @@ def snapshot_at(
         keys = list(all_keys) if selected is None else [all_keys[i] for i in selected]
         fail: dict[str, np.ndarray] = {}
         total: dict[str, np.ndarray] = {}
-        fam: dict[str, np.ndarray] = {}
+        bounds: dict[str, tuple[int, int]] = {}
         span: dict[str, int] = {}
         for name, (start, stop) in WINDOWS.items():
             lo = max(end_bucket - start // size, first)
             hi = max(end_bucket - stop // size, lo)
-            fail[name], total[name], fam[name] = source.window_sums(scope, lo, hi, selected)
+            fail[name], total[name] = source.window_sums(scope, lo, hi, selected)
+            bounds[name] = (lo, hi)
             span[name] = (hi - lo) * size
+        fam = LazyFamilies(source, scope, bounds, selected)
         scopes[scope] = ScopeCounts(keys=keys, fail=fail, total=total, fam=fam, span=span)
     at = datetime.fromtimestamp(now_epoch, UTC)
     return Snapshot(at=at, scopes=scopes, endpoint_tenants=source.endpoint_tenants())
@@ -257,11 +279,15 @@ class CumulativeCounts:
     def window_sums(self, scope, lo, hi, rows):
         lo_i, hi_i = lo - self._first, hi - self._first
         cf, cn = self._cf[scope], self._cn[scope]
+        if rows is None:
+            return ((cf[:, hi_i] - cf[:, lo_i]).astype(np.int64),
+                    (cn[:, hi_i] - cn[:, lo_i]).astype(np.int64))
+        return ((cf[rows, hi_i] - cf[rows, lo_i]).astype(np.int64),
+                (cn[rows, hi_i] - cn[rows, lo_i]).astype(np.int64))
+
+    def family_sums(self, scope, lo, hi, rows):
         keys = np.arange(len(self._keys[scope])) if rows is None else np.asarray(rows)
-        fail = (cf[keys, hi_i] - cf[keys, lo_i]).astype(np.int64)
-        total = (cn[keys, hi_i] - cn[keys, lo_i]).astype(np.int64)
-        fam = self._fam[scope].sums(keys, lo_i + 1, hi_i + 1)
-        return fail, total, fam
+        return self._fam[scope].sums(keys, lo - self._first + 1, hi - self._first + 1)
 
     def window_matrix(self, scope: str, lo: np.ndarray, hi: np.ndarray, what: str = "fail"):
         """Window sums for many instants at once: ``(keys, len(lo))`` (candidate pre-filter)."""

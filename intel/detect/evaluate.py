@@ -3,7 +3,8 @@
 For each rule (``intel.detect.rules.RULES``) and each key of its scope, in each of the
 rule's short windows (``c`` failures of ``n`` finished deliveries):
 
-``mode: literal`` (the seed): fires when ``c > multiple x (baseline failures per window)``.
+``mode: literal`` (the seed): fires when, in the 5-min window,
+``c > multiple x (baseline failures per 5 min)``.
 
 ``mode: guarded`` (default):
 
@@ -20,10 +21,12 @@ rule's short windows (``c`` failures of ``n`` finished deliveries):
   ``c - expected >= burst_min_excess``; a 15- or 60-min window fires only for a quiet
   target (fewer deliveries than the minimum in the next shorter window, which could not
   decide) and only while that shorter window is still at least halfway to the threshold;
-* an active incident stays *abnormal* while, in one of its windows (and 15 min), ``c >= 1``
-  and the failure ratio is at least ``clear_fraction`` of the way from its frozen
-  baseline ratio to its opening threshold (hysteresis: no flapping at the threshold;
-  literal mode: while the bare ratio holds against the frozen baseline).
+* an active incident stays *abnormal* while, in one of its windows, ``c >= 1`` and the
+  failure ratio is at least ``clear_fraction`` of the way from its frozen baseline ratio
+  to its opening threshold (hysteresis: no flapping at the threshold); a longer window
+  counts only for a quiet target, as for firing; a burst also holds on its 15-min window,
+  so it outlives the failures still inside the spikes' windows (literal mode: while the
+  bare ratio holds against the frozen baseline).
 
 Severity: ``critical`` when ``c >= critical_min_failures`` and either at least
 ``critical_failure_ratio`` of the deliveries fail or ``c / expected`` reaches
@@ -35,6 +38,7 @@ Then ``intel.detect.inhibit`` folds spikes that a broader or narrower one explai
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 import numpy as np
 
@@ -43,16 +47,19 @@ from intel.detect.families import FAMILIES, N_FAMILIES
 from intel.detect.inhibit import inhibit
 from intel.detect.rules import RULES, SHORT_WINDOWS, Rule, dedup_key
 from intel.detect.signals import Baseline, Signal
-from intel.detect.stats import tail_probability
+from intel.detect.stats import betabinom_tail, concentration, opening_ratio, tail_probability
 
 
 def evaluate(
     snapshot: Snapshot,
     settings,
     active: Mapping[str, Baseline] | None = None,
+    recent: Mapping[str, datetime] | None = None,
 ) -> list[Signal]:
     """Signals for every (rule, key) that fires or has an active incident (``active``:
-    dedup key -> the baseline frozen when it opened), plus the platform's, always."""
+    dedup key -> the baseline frozen when it opened), plus the platform's, always.
+    ``recent``: dedup key -> when its incident resolved, for incidents resolved within
+    the longest short window (their failures may still be inside a window)."""
     active = active or {}
     signals: list[Signal] = []
     excess: dict[str, dict[str, np.ndarray]] = {}
@@ -60,7 +67,7 @@ def evaluate(
         found, excess[rule.scope] = evaluate_rule(rule, snapshot, settings, active)
         signals.extend(found)
     if settings.mode == "guarded" and settings.inhibit:
-        signals = inhibit(signals, snapshot, settings, excess.get("endpoint", {}))
+        signals = inhibit(signals, snapshot, settings, excess.get("endpoint", {}), recent)
     return signals
 
 
@@ -73,20 +80,31 @@ def _severity(settings, rule_ratio: float, c: np.ndarray, n: np.ndarray, ratio: 
     return critical
 
 
-def _significance(c, n, p0, fam, mix, dispersion) -> np.ndarray:
-    """The smaller of: the tail probability of all ``c`` failures under ``p0``, and (times
-    the number of families seen, a Bonferroni correction) the smallest tail probability of
-    one family's failures under ``p0 x`` that family's baseline share."""
-    p_all = tail_probability(c, n, p0, dispersion)
+def _significance(c, n, p0, conc, fam, fam_base, base_total, fam_prior) -> np.ndarray:
+    """Posterior-predictive tail probabilities (``intel.detect.stats``), the smaller of:
+
+    * all ``c`` failures, the ratio ~ Beta(p0 k, (1 - p0) k);
+    * the likeliest-to-surprise single family's failures, its rate ~ Beta(f + a, nb' - f - a)
+      from its own baseline count ``f`` plus ``a`` prior failures of the platform's mix
+      (``fam_prior``), times the number of families that could have clustered — those
+      in its baseline or in the window (Bonferroni).
+      A rare family seen once in the baseline is uncertain, and the exact beta-binomial
+      says so: three of a kind is evidence only against a well-measured rarity.
+    """
+    k = np.where(np.isfinite(conc), conc, 1e12)
+    p_all = betabinom_tail(c, n, p0 * k, (1.0 - p0) * k)
     rows, fams = np.nonzero(fam[:, 1:] > 0)
     if not len(rows):
         return p_all
     fams = fams + 1
-    p_fam = tail_probability(fam[rows, fams], n[rows], p0[rows] * mix[rows, fams], dispersion)
-    seen = np.bincount(rows, minlength=len(c))
+    a = fam_base[rows, fams] + fam_prior[rows, fams]
+    b = np.maximum(base_total[rows] + fam_prior[rows].sum(axis=1) / np.maximum(p0[rows], 1e-9)
+                   - a, 1e-9)
+    p_fam = betabinom_tail(fam[rows, fams], n[rows], a, b)
     best = np.ones(len(c))
     np.minimum.at(best, rows, p_fam)
-    return np.minimum(p_all, np.minimum(best * np.maximum(seen, 1), 1.0))
+    possible = ((fam_base[:, 1:] > 0) | (fam[:, 1:] > 0)).sum(axis=1)
+    return np.minimum(p_all, np.minimum(best * np.maximum(possible, 1), 1.0))
 
 
 def evaluate_rule(
@@ -117,6 +135,7 @@ def evaluate_rule(
     p0 = (fb + weight * p_ref) / np.maximum(nb + weight, 1e-9) if weight > 0 else np.where(
         nb > 0, fb / np.maximum(nb, 1), p_ref
     )
+    conc = concentration(nb, weight, dispersion)
     span = counts.span[rule.baseline]
     rate = fb / span if span > 0 else np.zeros(len(keys))
     warm = span >= min(rule.baseline_s, settings.min_history_s)
@@ -145,9 +164,7 @@ def evaluate_rule(
     mix_ref = (plat_fam + 0.5) / (plat_fam.sum() + 0.5 * (N_FAMILIES - 1))
     mix_ref[0] = 0.0
     beta = settings.family_prior
-    fam_base = counts.fam[rule.baseline].astype(np.float64)
-    fam_base[:, 0] = 0.0
-    mix = (fam_base + beta * mix_ref) / np.maximum(fb + beta, 1e-9)[:, None]
+    fam_prior = np.broadcast_to(beta * mix_ref, (len(keys), N_FAMILIES))
     rate_used = np.where(is_active, frozen_rate, rate)
 
     per_window = {}
@@ -156,13 +173,15 @@ def evaluate_rule(
     elevated_any = np.zeros(k_count, dtype=bool)
     abnormal_any = np.zeros(k_count, dtype=bool)
     first_fire = np.full(k_count, -1)
-    recent = np.ones(k_count, dtype=bool)
+    recent = np.ones(k_count, dtype=bool)  # the shorter window is still bad
+    quiet = np.ones(k_count, dtype=bool)  # the shorter window had too few deliveries
     for name in SHORT_WINDOWS:
         c = counts.fail[name].astype(np.float64)
         n = np.maximum(counts.total[name].astype(np.float64), c)
         window_s = rule.window_s(name)
         pvals = np.full(k_count, np.nan)
-        fires_here = name in rule.windows
+        # literal: the seed's 5-min window only
+        fires_here = name in rule.windows and not (literal and name != rule.windows[0])
         holds_here = name in rule.hold_windows
         if literal:
             expected = rate_used * window_s
@@ -172,28 +191,38 @@ def evaluate_rule(
         else:
             expected = n * ratio_used
             live_expected = n * p0
-            r_open = np.minimum(multiple * p0, saturation)
+            r_open = opening_ratio(p0, multiple, saturation)
             effect = (c > 0) & (c >= r_open * n) & fires_here & recent
             candidates = np.flatnonzero(effect)
             significant = np.zeros(k_count, dtype=bool)
-            if len(candidates):
+            if len(candidates) and burst:  # platform-wide: many shapes; counts suffice
+                pvals[candidates] = tail_probability(c[candidates], n[candidates],
+                                                     p0[candidates], conc[candidates])
+            elif len(candidates):
+                fam_base = counts.fam[rule.baseline][candidates].astype(np.float64)
+                fam_base[:, 0] = 0.0
                 pvals[candidates] = _significance(
-                    c[candidates], n[candidates], p0[candidates],
-                    counts.fam[name][candidates], mix[candidates], dispersion,
+                    c[candidates], n[candidates], p0[candidates], conc[candidates],
+                    counts.fam[name][candidates], fam_base, nb[candidates],
+                    fam_prior[candidates],
                 )
+            if len(candidates):
                 significant[candidates] = pvals[candidates] <= alpha
             elevated = effect & significant
             fire = elevated & (c >= min_failures) & warm
             if burst:
                 fire &= (c - live_expected) >= settings.burst_min_excess
-            r_open_f = np.minimum(multiple * frozen_ratio, saturation)
+            r_open_f = np.minimum(opening_ratio(frozen_ratio, multiple, saturation), 1.0)
             r_clear = frozen_ratio + settings.clear_fraction * (r_open_f - frozen_ratio)
             abnormal = is_active & (c >= 1) & (c >= r_clear * n) & holds_here
+            if not burst:
+                abnormal &= quiet
             # a longer window fires only while the last shorter one is still bad
             # (halfway to the threshold): no incident from failures long gone
             # and only where that shorter window had too few deliveries to decide
             r_live = p0 + settings.clear_fraction * (r_open - p0)
-            recent = (c >= 1) & (c >= r_live * n) & (n < max(min_failures, 1))
+            quiet = n < max(min_failures, 1)
+            recent = (c >= 1) & (c >= r_live * n) & quiet
         per_window[name] = (c, n, expected, pvals)
         excess_table[name] = c - n * p0
         if fires_here:
@@ -223,7 +252,7 @@ def evaluate_rule(
         pval = float(pvals[i])
         if not literal and pval != pval and ci > 0 and (is_active[i] or fire_any[i]):
             pval = float(tail_probability(np.array([ci]), np.array([ni]),
-                                          np.array([ratio_used[i]]), dispersion)[0])
+                                          np.array([ratio_used[i]]), conc[i])[0])
         ratio = ci / exp_i if exp_i > 1e-9 else (float("inf") if ci > 0 else 0.0)
         critical = bool(
             _severity(settings, multiple, np.array([ci]), np.array([ni]), np.array([ratio]))[0]

@@ -5,6 +5,9 @@ A signal is *present* when its incident is open, or when it fires and is not inh
 Its *excess* in a window is ``failures - expected``; explanations compare excesses in
 the same window (the tenant's reported one for tenant vs endpoint).
 
+0. Aftermath. A signal whose window reaches back before a related incident resolved
+   (the same key; a tenant and its endpoints; a burst and anything) is counting that
+   incident's failures, which are still inside its window: it does not open.
 1. Tenant vs endpoint. A firing tenant spike whose excess one of its endpoints carries
    (at least ``explain_share`` of it, in the tenant's window, whether that endpoint fires
    yet or not) is that endpoint's problem: the tenant spike is inhibited, and the
@@ -15,7 +18,8 @@ the same window (the tenant's reported one for tenant vs endpoint).
    spike of its endpoints is folded into it.
 2. Burst vs the rest. Per tenant, the excess its present spikes account for (the tenant
    spike's, or the sum of its endpoints'). When the two largest of those carry at least
-   ``explain_share`` of the platform's excess, the problem is local and the burst is
+   ``explain_share`` of the platform's excess and the rest of the platform (without those
+   two tenants) is not significantly up as well, the problem is local and the burst is
    inhibited. When spikes are present in at least ``burst_breadth`` tenants at once and
    the platform's failures are significantly up (minimum counts aside), the problem is
    platform-wide and the burst fires. While a burst is present, a spike opens only if it
@@ -27,13 +31,15 @@ the same window (the tenant's reported one for tenant vs endpoint).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 import numpy as np
 
 from intel.detect.counts import Snapshot
 from intel.detect.rules import PLATFORM_TARGET, RULES_BY_TYPE, dedup_key
 from intel.detect.signals import Signal
-from intel.detect.stats import tail_probability
+from intel.detect.stats import concentration, opening_ratio, tail_probability
 
 BURST_KEY = dedup_key("burst", PLATFORM_TARGET)
 
@@ -43,13 +49,16 @@ def inhibit(
     snapshot: Snapshot,
     settings,
     endpoint_excess: dict[str, np.ndarray] | None = None,
+    recent: Mapping[str, datetime] | None = None,
 ) -> list[Signal]:
     """Mark the signals that must not open (``inhibited_by``). ``endpoint_excess``: every
     endpoint's excess failures per window (aligned with the snapshot's endpoint keys),
-    firing or not."""
+    firing or not; ``recent``: incidents resolved lately (dedup key -> resolved at)."""
     share = settings.explain_share
     by_key = {s.dedup_key: s for s in signals}
     endpoint_tenants = snapshot.endpoint_tenants
+    if recent:
+        _aftermath(by_key, snapshot, recent)
     endpoint_keys = snapshot.scope("endpoint").keys
     endpoint_excess = endpoint_excess or {}
 
@@ -106,17 +115,70 @@ def inhibit(
         for tenant in set(per_tenant_t) | set(per_tenant_e)
     }
     ranked = sorted(contributions.items(), key=lambda kv: -kv[1])
-    top_two = sum(v for _, v in ranked[:2])
-    local = bool(ranked) and top_two >= share * burst.excess_in("5m")
-    if not burst.active:
+    if not burst.active and (burst.firing or burst.elevated):
+        top = [tenant for tenant, _ in ranked[:2]]
+        top_two = sum(v for _, v in ranked[:2])
+        local = bool(top) and top_two >= share * burst.excess_in("5m") and not (
+            _rest_elevated(snapshot, burst, top, settings)
+        )
         if burst.firing and local:
             burst = by_key[BURST_KEY] = burst.inhibit(top_key[ranked[0][0]])
-        elif (not burst.firing and not local and burst.elevated
-              and len(contributions) >= settings.burst_breadth):
+        elif not burst.firing and not local and len(contributions) >= settings.burst_breadth:
             burst = by_key[BURST_KEY] = burst.fire()
     if burst.present:
         _fold_into_burst(by_key, burst, settings)
     return list(by_key.values())
+
+
+def _aftermath(by_key: dict[str, Signal], snapshot: Snapshot,
+               recent: Mapping[str, datetime]) -> None:
+    """A signal whose window reaches back into a related incident that resolved since is
+    that incident's leftovers, not a new problem: the same key, a tenant and its
+    endpoints, or any target and a burst."""
+    owners = snapshot.endpoint_tenants
+    for key, s in list(by_key.items()):
+        if not s.opens:
+            continue
+        window_start = snapshot.at - timedelta(seconds=s.window_s)
+        related = [key, BURST_KEY]
+        if s.type == "endpoint_spike":
+            related += [dedup_key("tenant_spike", t) for t in owners.get(s.target, ())]
+        elif s.type == "tenant_spike":
+            related += [dedup_key("endpoint_spike", e) for e, ts in owners.items()
+                        if s.target in ts]
+        for other in related:
+            resolved_at = recent.get(other)
+            if resolved_at is not None and resolved_at > window_start:
+                by_key[key] = s.inhibit(other)
+                break
+
+
+def _rest_elevated(snapshot: Snapshot, burst: Signal, tenants: list[str], settings) -> bool:
+    """Is the platform, without these tenants, still failing significantly more than its
+    baseline (the burst's multiple, significance, a few failures)? Then the burst is not
+    just their doing."""
+    scope = snapshot.scope("tenant")
+    platform = snapshot.scope("platform")
+    rule = RULES_BY_TYPE["burst"]
+    index = {k: i for i, k in enumerate(scope.keys)}
+    rows = [index[t] for t in tenants if t in index]
+    window, base = rule.windows[0], rule.baseline
+
+    def rest(table: dict, name: str) -> float:
+        return float(table[name].sum()) if platform.keys else 0.0
+
+    c = rest(platform.fail, window) - float(scope.fail[window][rows].sum())
+    n = rest(platform.total, window) - float(scope.total[window][rows].sum())
+    fb = rest(platform.fail, base) - float(scope.fail[base][rows].sum())
+    nb = rest(platform.total, base) - float(scope.total[base][rows].sum())
+    if c < 3 or n <= 0:
+        return False
+    p0 = (fb + 0.5) / (nb + 1.0)
+    if c < settings.burst_ratio * n * p0:
+        return False
+    conc = concentration(np.array([nb]), settings.prior_weight, settings.burst_dispersion)
+    pval = tail_probability(np.array([c]), np.array([n]), np.array([p0]), conc)[0]
+    return bool(pval <= settings.p_value)
 
 
 def _fold_into_burst(by_key: dict[str, Signal], burst: Signal, settings) -> None:
@@ -133,11 +195,13 @@ def _fold_into_burst(by_key: dict[str, Signal], burst: Signal, settings) -> None
             multiplier = max(pc / pexp, 1.0) if pexp > 0 else 1.0
             platform_now = pc / pn if pn else 0.0
             p_burst = min(max(s.base_ratio * multiplier, platform_now), 1.0)
-            r_open = min(multiple * p_burst, settings.saturation_ratio)
+            r_open = float(opening_ratio(p_burst, multiple, settings.saturation_ratio))
             if c < minimum or c < r_open * n or p_burst >= 1.0:
                 continue
+            conc = concentration(np.array([s.base_total]), settings.prior_weight,
+                                 settings.dispersion)
             pval = tail_probability(np.array([c]), np.array([n]), np.array([p_burst]),
-                                    settings.dispersion)[0]
+                                    conc)[0]
             if pval <= settings.p_value:
                 stands_out = True
                 break

@@ -25,6 +25,8 @@ WINDOWS: dict[str, tuple[int, int]] = {
     "prev_24h": (3600 + 86400, 3600),  # the day before the 60-min window
 }
 SHORT_WINDOWS = ("5m", "15m", "60m")  # counted for every key of every rule
+# how long an incident's failures can stay inside some window after it resolved
+LONGEST_SHORT_S = max(WINDOWS[w][0] - WINDOWS[w][1] for w in SHORT_WINDOWS)
 LONGEST_LOOKBACK_S = max(start for start, _ in WINDOWS.values())
 
 
@@ -120,12 +122,15 @@ def dedup_key(incident_type: str, target: str) -> str:
 
 
 def target_label(incident_type: str, target: str) -> str:
-    """How a target reads in a sentence: an endpoint's host, a tenant id, the platform."""
+    """How a target reads in a sentence: an endpoint's host and path (one host often
+    serves several endpoints), a tenant id, the platform."""
     if target == PLATFORM_TARGET:
         return "the platform"
     if incident_type == "endpoint_spike":
-        host = urlsplit(target).netloc
-        return host or target
+        parts = urlsplit(target)
+        if not parts.netloc:
+            return target
+        return parts.netloc + (parts.path.rstrip("/") or "")
     return target
 
 

@@ -8,10 +8,14 @@ anomaly's reach:
 * tenant anomaly T: T itself, one of the endpoints it hit, or ``*``;
 * endpoint anomaly E: E, its tenant, or ``*``.
 
-An anomaly is *detected* when one of its incidents has the expected type on the expected
-target (and *related* when any incident is attributed to it). Latency runs from the
-anomaly's third failed delivery (the earliest anyone could know) to the detection of
-that matching incident; a burst's latency from its start is reported too. An incident
+An anomaly is *detected* when an incident points at it: a burst incident for a burst;
+for a tenant or endpoint anomaly, an incident on its target or in its scope (the
+tenant's endpoints; the endpoint's tenant) — what tells an operator where the trouble
+is. *Exact* detection additionally needs the expected type on the expected target.
+Latency runs from the anomaly's third failed delivery (the earliest anyone could know)
+to the first detecting incident (``exact_latency_s``: to the first exact one); a burst's
+latency from its start is reported too. An anomaly with fewer than three failed
+deliveries cannot be known and is reported as *undetectable*, not as missed. An incident
 attributed to no anomaly is a false positive; a false positive whose target is in a
 confounder's reach (a surge's tenant and endpoints during the surge; a chronic endpoint
 profile and its tenant, any time) is a confounder incident.
@@ -92,9 +96,12 @@ class AnomalyScore:
     expected_type: str
     target: str
     start_at: datetime
+    detectable: bool  # at least three failed deliveries
     detected: bool
+    exact: bool
     related: int  # incidents attributed
-    latency_s: float | None  # from the third failure
+    latency_s: float | None  # from the third failure to the first detecting incident
+    exact_latency_s: float | None
     from_start_s: float | None
 
 
@@ -107,16 +114,28 @@ class Report:
     fp_examples: list[dict] = field(default_factory=list)
 
     @property
+    def scored(self) -> list[AnomalyScore]:
+        return [a for a in self.anomalies if a.detectable]
+
+    @property
     def detected(self) -> int:
-        return sum(a.detected for a in self.anomalies)
+        return sum(a.detected for a in self.scored)
+
+    @property
+    def exact(self) -> int:
+        return sum(a.exact for a in self.scored)
 
     @property
     def missed(self) -> list[str]:
-        return [a.id for a in self.anomalies if not a.detected]
+        return [a.id for a in self.scored if not a.detected]
+
+    @property
+    def undetectable(self) -> list[str]:
+        return [a.id for a in self.anomalies if not a.detectable]
 
     @property
     def latencies(self) -> list[float]:
-        return [a.latency_s for a in self.anomalies if a.latency_s is not None]
+        return [a.latency_s for a in self.scored if a.latency_s is not None]
 
     @property
     def latency_median(self) -> float | None:
@@ -128,7 +147,7 @@ class Report:
 
     @property
     def burst_from_start_max(self) -> float | None:
-        values = [a.from_start_s for a in self.anomalies
+        values = [a.from_start_s for a in self.scored
                   if a.expected_type == "burst" and a.from_start_s is not None]
         return max(values) if values else None
 
@@ -147,8 +166,11 @@ class Report:
     def as_dict(self) -> dict:
         return {
             "anomalies": len(self.anomalies),
+            "detectable": len(self.scored),
             "detected": self.detected,
+            "exact": self.exact,
             "missed": self.missed,
+            "undetectable": self.undetectable,
             "latency_median_s": self.latency_median,
             "latency_max_s": self.latency_max,
             "burst_from_start_max_s": self.burst_from_start_max,
@@ -189,21 +211,28 @@ def score(incidents: list[dict], truth: Truth, grace_s: float = 1800.0) -> Repor
         owner = (exact or owners)[0]
         attributed[owner["id"]].append(inc)
     for a in anomalies:
-        mine = attributed[a["id"]]
-        exact = sorted(
-            (i for i in mine if i["type"] == a["expected_type"] and i["target"] == a["target"]),
-            key=lambda i: _time(i["detected_at"]),
-        )
-        latency = from_start = None
-        if exact:
-            first = _time(exact[0]["detected_at"])
-            from_start = (first - _time(a["start_at"])).total_seconds()
-            third = truth.third_failure.get(a["id"])
-            latency = (first - _time(third)).total_seconds() if third else from_start
+        mine = sorted(attributed[a["id"]], key=lambda i: _time(i["detected_at"]))
+        if a["expected_type"] == "burst":
+            pointing = [i for i in mine if i["type"] == "burst"]
+        else:
+            pointing = [i for i in mine if i["target"] in reach[a["id"]]]
+        exact = [i for i in mine
+                 if i["type"] == a["expected_type"] and i["target"] == a["target"]]
+        third = truth.third_failure.get(a["id"])
+        start = _time(a["start_at"])
+
+        def since_third(incident, start=start, third=third):
+            at = _time(incident["detected_at"])
+            return (at - (_time(third) if third else start)).total_seconds()
+
         report.anomalies.append(AnomalyScore(
             id=a["id"], kind=a["kind"], expected_type=a["expected_type"], target=a["target"],
-            start_at=_time(a["start_at"]), detected=bool(exact), related=len(mine),
-            latency_s=latency, from_start_s=from_start,
+            start_at=start, detectable=third is not None, detected=bool(pointing),
+            exact=bool(exact), related=len(mine),
+            latency_s=since_third(pointing[0]) if pointing else None,
+            exact_latency_s=since_third(exact[0]) if exact else None,
+            from_start_s=(_time(pointing[0]["detected_at"]) - start).total_seconds()
+            if pointing else None,
         ))
     return report
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import BigInteger, Connection, func, select
+from sqlalchemy import BigInteger, Connection, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -29,9 +29,8 @@ FINISHED = ("failed", "delivered")
 class epoch_bucket(FunctionElement):
     """``floor((epoch seconds of col - offset) / size)`` as an integer, exact at boundaries.
 
-    (``intel.store.sqlfuncs.time_bucket`` goes through ``julianday`` on SQLite, whose
-    rounding puts about half of the instants that fall exactly on a boundary into the
-    previous bucket; this form counts whole seconds instead.)
+    (Unlike ``intel.store.sqlfuncs.time_bucket`` it takes an offset, so buckets can be
+    aligned to the detector's tick grid.)
     """
 
     type = BigInteger()
@@ -51,9 +50,8 @@ def _bucket_pg(element, compiler, **kw):
     return f"CAST(floor((EXTRACT(EPOCH FROM {col}) - {offset}) / {size}) AS BIGINT)"
 
 
-def _literal(value: int):
-    from sqlalchemy import literal_column
-
+def sql_int(value: int):
+    """An integer inlined in the SQL text (so GROUP BY repeats the same expression)."""
     return literal_column(str(int(value)))
 
 
@@ -65,7 +63,7 @@ def bucket_query(lo: datetime, hi: datetime, bucket_s: int, offset: int = 0):
     ``ix_deliveries_last_attempt_at``.
     """
     d = deliveries
-    bucket = epoch_bucket(d.c.last_attempt_at, _literal(bucket_s), _literal(offset))
+    bucket = epoch_bucket(d.c.last_attempt_at, sql_int(bucket_s), sql_int(offset))
     family = family_expr(d)
     return (
         select(bucket.label("bucket"), d.c.tenant, d.c.endpoint, family.label("family"),

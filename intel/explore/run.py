@@ -26,8 +26,8 @@ from intel.explore.query import DIMENSIONS, ExploreQuery
 from intel.insights._sql import FAILED_INDEX, TIME_INDEX, count_if, indexed, status_is
 from intel.insights.shapes import (
     NOT_FAILED,
+    categories,
     category_counts,
-    classify_shapes,
     header_flags,
     headers_sample,
     shape_columns,
@@ -47,7 +47,7 @@ def counts_source(query: ExploreQuery):
     there is one (SQLite would otherwise read a table row per delivery), else the table.
 
     * failed deliveries only, by endpoint / tenant / event type / HTTP status / hour:
-      the partial index of failures (migration insights_0002);
+      the partial index of failures (migration 0003);
     * by and filtered on at most one of tenant / endpoint / event type, plus status and
       hour: that column's (column, last_attempt_at, status) index.
     """
@@ -166,12 +166,14 @@ def category_case(engine: Engine, where: list[ColumnElement]) -> ColumnElement:
         .group_by(key, *shape)
     )
     with engine.connect() as conn:
-        shapes = pd.DataFrame(conn.execute(stmt).mappings().all())
+        rows = conn.execute(stmt).all()
+    keys_of: dict[str, set[str]] = {}
+    for row, category in zip(rows, categories(rows, start=1), strict=True):
+        keys_of.setdefault(category, set()).add(row[0])
     whens = [(c.status != "failed", literal(NOT_FAILED))]
-    if not shapes.empty:
-        shapes = classify_shapes(shapes)
-        for category, keys in shapes.groupby("category", sort=True)["s_key"]:
-            whens.append((cast(shape_key(), Text).in_(sorted(set(keys))), literal(category)))
+    for category in sorted(keys_of):
+        whens.append((cast(shape_key(), Text).in_(sorted(keys_of[category])),
+                      literal(category)))
     # A failure whose shape appeared after the shapes were read: not classified here.
     return case(*whens, else_=literal("unknown")).label("category")
 

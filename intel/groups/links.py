@@ -9,7 +9,7 @@ from intel.groups.fold import FailureGroup
 
 
 def group_link(group: FailureGroup, *, tenant: str | None = None) -> str:
-    """``/history?endpoint=...&category=...&status=failed&since=...&until=...``.
+    """``/?endpoint=...&category=...&status=failed&since=...&until=...``.
 
     The window is the group's first to last failure (``until`` one second after the
     last, as the history window excludes its end); ``tenant`` is the groups view's

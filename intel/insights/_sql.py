@@ -33,7 +33,7 @@ def seconds(value: object) -> float | None:
 
 def status_is(status: str, table=deliveries) -> ColumnElement:
     """``deliveries.status = '<status>'`` with the value written as a literal, so the
-    partial index on failed deliveries (migration insights_0002) matches on both SQLite
+    partial index on failed deliveries (migration 0003) matches on both SQLite
     and PostgreSQL (a bound parameter would hide the value from the planner)."""
     from sqlalchemy import literal_column
 
@@ -48,7 +48,7 @@ TIME_INDEX = {
     "endpoint": "ix_deliveries_endpoint_time",
     "event_type": "ix_deliveries_event_type_time",
 }
-#: The partial index over failed deliveries (migration insights_0002).
+#: The partial index over failed deliveries (migration 0003).
 FAILED_INDEX = "ix_deliveries_failed_time"
 
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from intel.insights._sql import ratio
-from intel.insights.shapes import classify_shapes, headers_sample, shape_columns
+from intel.insights.shapes import categories, headers_sample, shape_columns
 from intel.store.schema import deliveries, labels
 from intel.triage import CATEGORIES
 
@@ -34,27 +33,23 @@ def triage_accuracy(engine: Engine, now: datetime) -> dict:
         .group_by(label, *shape)
     )
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(stmt).mappings().all())
-    if frame.empty:
-        return {"labelled": 0, "correct": 0, "accuracy": None, "target": ACCURACY_TARGET,
-                "by_label": []}
-    frame = classify_shapes(frame)
-    frame["correct"] = (frame["category"] == frame["label"]) * frame["n"]
-    per = frame.groupby("label")[["n", "correct"]].sum()
-    order = sorted(per.index, key=lambda c: (CATEGORIES.index(c) if c in CATEGORIES else 99, c))
-    labelled, correct = int(frame["n"].sum()), int(frame["correct"].sum())
+        rows = conn.execute(stmt).all()
+    per: dict[str, list[int]] = {}
+    for row, predicted in zip(rows, categories(rows, start=1), strict=True):
+        counts = per.setdefault(row[0], [0, 0])
+        counts[0] += int(row[-1])
+        counts[1] += int(row[-1]) if predicted == row[0] else 0
+    labelled = sum(n for n, _ in per.values())
+    correct = sum(ok for _, ok in per.values())
+    order = sorted(per, key=lambda c: (CATEGORIES.index(c) if c in CATEGORIES else 99, c))
     return {
         "labelled": labelled,
         "correct": correct,
         "accuracy": ratio(correct, labelled),
         "target": ACCURACY_TARGET,
         "by_label": [
-            {
-                "label": c,
-                "labelled": int(per.loc[c, "n"]),
-                "correct": int(per.loc[c, "correct"]),
-                "accuracy": ratio(per.loc[c, "correct"], per.loc[c, "n"]),
-            }
+            {"label": c, "labelled": per[c][0], "correct": per[c][1],
+             "accuracy": ratio(per[c][1], per[c][0])}
             for c in order
         ],
     }

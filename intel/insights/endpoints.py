@@ -56,7 +56,7 @@ def top_failing(
 ) -> list[dict]:
     """Failures per ``group`` column (endpoint or tenant) in both windows, top ``limit``.
 
-    Reads only failed rows (the partial index of migration insights_0002 covers it).
+    Reads only failed rows (the partial index of migration 0003 covers it).
     """
     w = window(period, now)
     table = indexed(FAILED_INDEX)

@@ -11,7 +11,7 @@ deliveries behind it.
 How a rule runs (:func:`evaluate_rule`), so that a million deliveries stay cheap:
 
 1. one ``GROUP BY subject`` over the *failed* deliveries of the window (the partial
-   index of migration insights_0002 covers it), ``HAVING`` the rule's condition, with
+   index of migration 0003 covers it), ``HAVING`` the rule's condition, with
    the subject's pending deliveries joined in;
 2. for a rule with ``min_failure_ratio``, each candidate's deliveries are counted on
    the (subject, last_attempt_at, status) index, but never past the count at which the

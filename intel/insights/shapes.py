@@ -73,40 +73,31 @@ def _load_headers(text: object) -> object:
         return None
 
 
-def classify_shapes(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with ``category`` and ``score`` columns added (one triage per distinct shape).
-
-    ``frame`` has the :data:`SHAPE_COLUMNS` and ``s_headers``.
-    """
-    out = frame.copy()
-    if out.empty:
-        out["category"] = pd.Series(dtype=object)
-        out["score"] = pd.Series(dtype="Int64")
-        return out
-    keys = out[list(SHAPE_COLUMNS)].astype(object).where(out[list(SHAPE_COLUMNS)].notna(), None)
-    key_tuples = list(keys.itertuples(index=False, name=None))
+def categories(rows: Sequence[Sequence], start: int = 0) -> list[str]:
+    """The triage category of each row whose :data:`SHAPE_COLUMNS` and ``s_headers``
+    sit at ``start``..``start + 5``; each distinct shape is classified once
+    (``intel.triage.classify_frame``)."""
+    keys = [tuple(row[start : start + len(SHAPE_COLUMNS)]) for row in rows]
     first: dict[tuple, int] = {}
-    for pos, key in enumerate(key_tuples):
+    for pos, key in enumerate(keys):
         first.setdefault(key, pos)
-    unique_pos = list(first.values())
-    uniq = out.iloc[unique_pos]
-    deliveries_frame = pd.DataFrame(
+    if not first:
+        return []
+    unique = list(first.items())
+    headers_at = start + len(SHAPE_COLUMNS)
+    frame = pd.DataFrame(
         {
-            "status": ["delivered" if d else "failed" for d in uniq["s_delivered"]],
-            "http_status": [None if pd.isna(s) else int(s) for s in uniq["s_http_status"]],
-            "error": [None if pd.isna(e) else e for e in uniq["s_error"]],
-            "response_body": [None if pd.isna(b) else b for b in uniq["s_body"]],
-            "response_headers": [_load_headers(h) for h in uniq["s_headers"]],
-        }
+            "status": ["delivered" if key[0] else "failed" for key, _ in unique],
+            "http_status": [key[1] for key, _ in unique],
+            "error": [key[2] for key, _ in unique],
+            "response_body": [key[3] for key, _ in unique],
+            "response_headers": [_load_headers(rows[pos][headers_at]) for _, pos in unique],
+        },
+        dtype=object,
     )
-    result = classify_frame(deliveries_frame)
-    by_key = {
-        key_tuples[pos]: (cat, int(score))
-        for pos, cat, score in zip(unique_pos, result["category"], result["score"], strict=True)
-    }
-    out["category"] = [by_key[k][0] for k in key_tuples]
-    out["score"] = [by_key[k][1] for k in key_tuples]
-    return out
+    found = dict(zip((key for key, _ in unique), classify_frame(frame)["category"],
+                     strict=True))
+    return [found[key] for key in keys]
 
 
 def category_counts(
@@ -143,19 +134,22 @@ def category_counts(
         .group_by(*by, status_failed, *shape)
     )
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(stmt).mappings().all())
+        rows = conn.execute(stmt).all()
+    nby = len(by)
     by_names = [col.name for col in by]
-    measure_names = [m.name for m in measures]
-    if frame.empty:
-        return pd.DataFrame(columns=[*by_names, "category", "n", *measure_names])
-    failed = frame[frame["s_failed"] == 1]
-    classified = classify_shapes(failed)
-    others = frame[frame["s_failed"] != 1].copy()
-    others["category"] = NOT_FAILED
-    frame = pd.concat([classified, others], ignore_index=True)
-    folded = (
-        frame.groupby([*by_names, "category"], dropna=False, sort=False)[["n", *measure_names]]
-        .sum()
-        .reset_index()
+    value_names = ["n", *(m.name for m in measures)]
+    # Fold (small: one row per group and shape) into one row per group and category.
+    failed = [row for row in rows if row[nby] == 1]
+    failed_categories = iter(categories(failed, start=nby + 1))
+    folded: dict[tuple, list[int]] = {}
+    for row in rows:
+        category = next(failed_categories) if row[nby] == 1 else NOT_FAILED
+        key = (*row[:nby], category)
+        values = row[nby + 1 + len(SHAPE_COLUMNS) + 1 :]
+        sums = folded.setdefault(key, [0] * len(value_names))
+        for i, v in enumerate(values):
+            sums[i] += int(v or 0)
+    return pd.DataFrame(
+        [(*key, *sums) for key, sums in folded.items()],
+        columns=[*by_names, "category", *value_names],
     )
-    return folded

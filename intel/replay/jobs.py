@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
 from intel import audit
 from intel.replay import items as I
@@ -376,17 +376,24 @@ def list_jobs(engine: Engine, *, limit: int = 20, status: str | None = None) -> 
 
 
 def stale_job_ids(engine: Engine, now: datetime, stale_after_s: float) -> list[str]:
-    """Running jobs whose runner stopped beating: resumable."""
+    """Jobs nobody runs: running with a stale heartbeat (the runner died), or pending for
+    longer than ``stale_after_s`` (the process meant to start it never did)."""
     cutoff = now - timedelta(seconds=stale_after_s)
     with engine.connect() as conn:
         return list(
             conn.execute(
                 select(replay_jobs.c.id)
                 .where(
-                    replay_jobs.c.status == S.JOB_RUNNING,
                     or_(
-                        replay_jobs.c.runner_heartbeat_at.is_(None),
-                        replay_jobs.c.runner_heartbeat_at < cutoff,
+                        and_(
+                            replay_jobs.c.status == S.JOB_RUNNING,
+                            or_(
+                                replay_jobs.c.runner_heartbeat_at.is_(None),
+                                replay_jobs.c.runner_heartbeat_at < cutoff,
+                            ),
+                        ),
+                        and_(replay_jobs.c.status == S.JOB_PENDING,
+                             replay_jobs.c.created_at < cutoff),
                     ),
                 )
                 .order_by(replay_jobs.c.created_at)

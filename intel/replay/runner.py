@@ -715,10 +715,11 @@ def run_job(
 def resume_stale_jobs(
     engine: Engine, settings: ReplaySettings, *, now: datetime | None = None
 ) -> list[RunResult]:
-    """Resume every running job whose runner died (stale heartbeat), one after another."""
+    """Run every job nobody runs (a dead runner's, or a pending one never started), one
+    after another."""
     now = now or utcnow()
     results = []
     for job_id in J.stale_job_ids(engine, now, settings.runner_stale_after_s):
-        log.info("replay job %s: runner heartbeat is stale; resuming", job_id)
+        log.info("replay job %s: nobody runs it (stale or never started); resuming", job_id)
         results.append(run_job(engine, job_id, settings))
     return results

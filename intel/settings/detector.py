@@ -43,15 +43,16 @@ class DetectorSettings(Section):
         "relative wobble on a quiet platform is not a burst.",
     )
     p_value: float = Field(
-        1e-4, gt=0, lt=1,
+        3e-6, gt=0, lt=1,
         description="Significance: the tail probability of the current failures under the "
         "baseline failure ratio must be at most this.",
     )
     dispersion: float = Field(
         1000.0, ge=0,
-        description="Endpoint/tenant: beta-binomial concentration of the baseline failure "
-        "ratio (over-dispersion, negative-binomial style); lower tolerates more naturally "
-        "bursty targets; 0 means plain binomial.",
+        description="Endpoint/tenant: beta-binomial concentration of the failure ratio's "
+        "natural variation (over-dispersion, negative-binomial style; combined with the "
+        "uncertainty of a short baseline, see intel/detect/stats.py); lower tolerates more "
+        "naturally bursty targets; 0 means no extra variation.",
     )
     burst_dispersion: float = Field(
         0.0, ge=0,
@@ -59,12 +60,12 @@ class DetectorSettings(Section):
         "targets, far steadier than one endpoint); 0 means plain binomial.",
     )
     family_prior: float = Field(
-        2.0, ge=0,
+        10.0, ge=0,
         description="Failures' worth of the platform-wide failure mix mixed into a target's "
         "own mix of failure families (see intel/detect/families.py).",
     )
     prior_weight: float = Field(
-        30.0, ge=0,
+        10.0, ge=0,
         description="Deliveries' worth of the platform-wide failure ratio mixed into a "
         "target's baseline ratio, so a target with little history is not judged on noise.",
     )

@@ -1,8 +1,9 @@
 """Replay limits, outbound safety, the job runner, the advisor and the sandbox (owned by replay)."""
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from intel.settings._base import Section
+from intel.timeutil import parse_duration
 
 
 class ReplaySettings(Section):
@@ -82,3 +83,9 @@ class ReplaySettings(Section):
     sandbox_reload_s: float = Field(
         5.0, gt=0, description="How often the sandbox re-reads the scenario and endpoint secrets."
     )
+
+    @field_validator("advisor_window", "advisor_unstable_window")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)  # ValueError names the bad value: "not a duration ..."
+        return value

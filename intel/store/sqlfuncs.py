@@ -17,8 +17,13 @@ class epoch_seconds(FunctionElement):
 
 @compiles(epoch_seconds, "sqlite")
 def _epoch_sqlite(element, compiler, **kw):
+    # Whole seconds from strftime('%s') (exact, unlike julianday arithmetic, so bucket
+    # boundaries fall where they should) plus the millisecond fraction from '%f'.
     arg = compiler.process(element.clauses, **kw)
-    return f"((julianday({arg}) - 2440587.5) * 86400.0)"
+    return (
+        f"(CAST(strftime('%s', {arg}) AS INTEGER)"
+        f" + (CAST(strftime('%f', {arg}) AS REAL) - CAST(strftime('%S', {arg}) AS INTEGER)))"
+    )
 
 
 @compiles(epoch_seconds, "postgresql")

@@ -36,6 +36,11 @@ def _rec(**over):
 _DROP = object()
 
 
+class _Thing:
+    def __str__(self) -> str:
+        return "thing"
+
+
 GOOD = [
     # (case, overrides, field, expected value)
     ("minimal-defaults-attempts", {}, "attempts", 1),
@@ -69,6 +74,9 @@ GOOD = [
     ("unknown-field-kept", {"region": "eu"}, "extra", {"region": "eu"}),
     ("unknown-datetime-as-text", {"seen": T}, "extra", {"seen": "2026-11-05T16:30:00Z"}),
     ("no-unknown-fields", {}, "extra", None),
+    ("unknown-never-an-error", {"blob": _Thing(), "nan": float("nan"), "nul": "a\x00",
+                                "deep": {"x": [float("inf"), b"b"]}},
+     "extra", {"blob": "thing", "nan": None, "nul": "a\ufffd", "deep": {"x": [None, "b"]}}),
     ("http-endpoint", {"endpoint": "http://10.0.0.1:8080/x"}, "endpoint",
      "http://10.0.0.1:8080/x"),
 ]
@@ -133,7 +141,6 @@ BAD = [
      "payload: must be an object or a string, got array"),
     ("payload-number", {"payload": 5}, "payload: must be an object or a string, got integer"),
     ("payload-nul", {"payload": {"a": "x\x00"}}, "payload: contains a NUL character"),
-    ("unknown-not-json", {"blob": object()}, "blob: unknown field with a value that is not JSON"),
 ]
 
 

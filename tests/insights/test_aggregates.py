@@ -46,7 +46,7 @@ def test_top_failing_endpoints(world, period):
         for r in rows
     ]
     assert got == ENDPOINTS[period]
-    assert rows[0]["link"].startswith("/history?")
+    assert rows[0]["link"].startswith("/?")
     assert "status=failed" in rows[0]["link"]
 
 
@@ -54,7 +54,7 @@ def test_top_failing_endpoints_limit_and_links(world):
     rows = endpoints.top_failing_endpoints(world, "24h", NOW, limit=2)
     assert [r["endpoint"] for r in rows] == [A, B]
     assert rows[0]["link"] == (
-        "/history?endpoint=https%3A%2F%2Fa.example%2Fhook&status=failed&window=24h"
+        "/?endpoint=https%3A%2F%2Fa.example%2Fhook&status=failed&window=24h"
     )
     thirty = endpoints.top_failing_endpoints(world, "30d", NOW, limit=1)[0]["link"]
     assert "window=custom" in thirty and "since=2026-10-06T16%3A30%3A00Z" in thirty

@@ -100,7 +100,7 @@ def test_explore_queries(world, name, params, columns, expected):
 def test_rows_link_to_the_history_when_every_dimension_can(world):
     frame = run_query(world, from_params({"by": "tenant,status"}), NOW)
     assert frame.loc[0, "link"] == (
-        "/history?tenant=t1&status=failed&since=2026-11-04T16%3A30%3A00Z"
+        "/?tenant=t1&status=failed&since=2026-11-04T16%3A30%3A00Z"
         "&until=2026-11-05T16%3A30%3A00Z&window=custom"
     )
     assert "link" not in run_query(world, from_params({"by": "hour"}), NOW).columns

@@ -77,34 +77,34 @@ CASES = [
     ("endpoint-rate-limited", rate_limited_data, [
         (X, "Consider rate-limiting deliveries to endpoint https://x.example/hook: 40 % of its "
             "failures are 429s", 4,
-         "/history?endpoint=https%3A%2F%2Fx.example%2Fhook&status=failed&category=rate-limited"
+         "/?endpoint=https%3A%2F%2Fx.example%2Fhook&status=failed&category=rate-limited"
          "&window=24h"),
     ]),
     ("tenant-failing", tenant_data, [
         ("T", "Tenant T: 50 % of deliveries failing — check its webhook configuration", 10,
-         "/history?tenant=T&status=failed&window=24h"),
+         "/?tenant=T&status=failed&window=24h"),
     ]),
     ("endpoint-dead", dead_data, [
         (X, "Endpoint https://x.example/hook has failed every delivery for 3 days — disable it?",
-         4, "/history?endpoint=https%3A%2F%2Fx.example%2Fhook"
+         4, "/?endpoint=https%3A%2F%2Fx.example%2Fhook"
             "&since=2026-11-02T16%3A30%3A00Z&until=2026-11-05T16%3A30%3A00Z&window=custom"),
     ]),
     ("endpoint-client-errors", client_error_data, [
         (X, "Endpoint https://x.example/hook rejects our requests: 60 % of its failures are 4xx "
             "— check its URL, credentials and expected payload before replaying", 6,
-         "/history?endpoint=https%3A%2F%2Fx.example%2Fhook&status=failed&category=permanent-4xx"
+         "/?endpoint=https%3A%2F%2Fx.example%2Fhook&status=failed&category=permanent-4xx"
          "&window=24h"),
     ]),
     ("endpoint-transient-failures", transient_data, [
         (X, "Endpoint https://x.example/hook: 10 failures look transient (5xx, timeouts, refused "
             "connections) — replay them with the Replay Advisor once it recovers", 10,
-         "/history?endpoint=https%3A%2F%2Fx.example%2Fhook&status=failed"
+         "/?endpoint=https%3A%2F%2Fx.example%2Fhook&status=failed"
          "&category=transient-endpoint-down&window=24h"),
     ]),
     ("event-type-failing", event_type_data, [
         ("E", "Event type E: 60 % of deliveries failing across 2 tenants — check its payload "
               "against what receivers expect", 12,
-         "/history?status=failed&event_type=E&window=24h"),
+         "/?status=failed&event_type=E&window=24h"),
     ]),
 ]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.labels.labels_data import T0, failure
 
 from intel.deliveries.write import upsert_deliveries
+from tests.labels.labels_data import T0, failure
 
 
 @pytest.fixture

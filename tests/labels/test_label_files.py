@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from tests.labels.labels_data import DEV_SET, T0
 
 from intel.audit import AuditFilter, list_events
 from intel.labels.files import (
@@ -20,6 +19,7 @@ from intel.labels.files import (
 )
 from intel.labels.store import create_label, get_label, iter_labels
 from intel.store.schema import deliveries
+from tests.labels.labels_data import DEV_SET, T0
 
 HEADER = "delivery_id,category,note,labeler,labeled_at\n"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.labels.labels_data import DEV_SET, T0, failure
 
 from intel.audit import AuditFilter, list_events
 from intel.deliveries.write import upsert_deliveries
@@ -22,6 +21,7 @@ from intel.labels.modelstore import (
 from intel.labels.store import create_label
 from intel.settings.triage import TriageSettings
 from intel.triage.model import InsufficientLabels
+from tests.labels.labels_data import DEV_SET, T0, failure
 
 TR, PE, RL = "transient-endpoint-down", "permanent-4xx", "rate-limited"
 

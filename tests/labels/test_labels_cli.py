@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.labels.labels_data import DEV_SET
 
 from intel.cli import main
 from intel.labels.store import count_labels
 from intel.store.db import make_engine
 from intel.store.schema import audit_log, deliveries
+from tests.labels.labels_data import DEV_SET
 
 STARTER = Path(__file__).resolve().parents[2] / "data" / "triage_labels_starter.jsonl"
 

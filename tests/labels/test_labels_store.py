@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.labels.labels_data import T0
 
 from intel.audit import AuditFilter, list_events
 from intel.labels.store import (
@@ -21,6 +20,7 @@ from intel.labels.store import (
     save_label,
     update_label,
 )
+from tests.labels.labels_data import T0
 
 
 def test_create_update_delete_round_trip(stored_failures):

@@ -12,6 +12,7 @@ from intel.audit import AuditFilter, list_events
 from intel.replay import jobs as J
 from intel.replay.runner import JobRunner, run_job
 from intel.store.schema import replay_items, replay_jobs
+from intel.timeutil import utcnow
 from tests.replay.replay_helpers import T0, Answer, delivery, seed, settings, wait_for
 
 
@@ -243,6 +244,18 @@ def test_overlapping_jobs_never_send_a_delivery_twice(engine, receiver):
                if d["outcome"] == "skipped"]
     assert len(skipped) == 60 + 30
     assert all(("being replayed" in d["reason"]) or ("already" in d["reason"]) for d in skipped)
+
+
+def test_a_job_never_started_is_run_by_the_next_runner(engine, receiver):
+    from intel.replay.runner import resume_stale_jobs
+
+    seed(engine, [delivery(1, receiver.url("/late"))])
+    old, _ = J.create_job(engine, ["d0001"], operator="a", source="manual", now=T0)
+    recent, _ = J.create_job(engine, ["d0001"], operator="b", source="manual", now=utcnow())
+    (result,) = resume_stale_jobs(engine, settings())  # the recent one may still be starting
+    assert result.job_id == old and result.status == "completed"
+    assert J.get_job(engine, recent)["status"] == "pending"
+    assert receiver.receipts["d0001"] == 1
 
 
 def test_a_running_job_is_not_taken_by_a_second_runner(engine, receiver):

@@ -3,7 +3,7 @@
 Also ``app_flags``: small operator-controlled switches that must be shared by every
 process (app, API, worker) and written in the same transaction as their audit event,
 such as ``triage.model_enabled`` ("Use model in triage"). Added by migration
-``labels_0002``.
+``0004``.
 """
 
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
@@ -22,7 +22,7 @@ labels = Table(
     Column("labeled_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_labels_labeled_at", "labeled_at"),
-    # "My recent labels": one labeler's labels, latest change first (labels_0002).
+    # "My recent labels": one labeler's labels, latest change first (0004).
     Index("ix_labels_labeler_updated_at", "labeler", "updated_at"),
 )
 

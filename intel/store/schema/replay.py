@@ -53,7 +53,8 @@ replay_items = Table(
     Column("delivery_id", String(200), primary_key=True),
     Column("position", Integer, nullable=False),
     Column("endpoint", String(2048), nullable=False),
-    # pending | sending | succeeded | failed | skipped | refused | cancelled
+    # pending | sending | succeeded | failed | skipped | refused | cancelled | interrupted
+    # (interrupted: in flight when its runner died; never re-sent, see intel.replay.states)
     Column("state", String(16), nullable=False),
     Column("reason", Text),
     Column("attempt_id", Integer),
@@ -69,6 +70,7 @@ replay_claims = Table(
     metadata,
     Column("delivery_id", String(200), primary_key=True),
     Column("job_id", String(64), nullable=False),
-    Column("state", String(16), nullable=False),  # sending | succeeded
+    # sending | succeeded | unknown (an interrupted replay: kept until an operator releases it)
+    Column("state", String(16), nullable=False),
     Column("claimed_at", UTCDateTime, nullable=False),
 )

@@ -7,15 +7,15 @@ deliveries (36,000 failed in the window) the failure facts of a 30-day window dr
 from ~290 ms to ~20 ms on SQLite. Queries name the status as the literal 'failed' so
 both SQLite and PostgreSQL match the index predicate.
 
-Revision ID: insights_0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "insights_0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

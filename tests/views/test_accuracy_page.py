@@ -18,7 +18,7 @@ from intel.labels.store import create_label
 from intel.settings import get_settings
 from intel.store.db import make_engine
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "accuracy.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "views" / "accuracy.py")
 DEV_SET = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "triage_dev.jsonl"
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 TR, PE = "transient-endpoint-down", "permanent-4xx"

@@ -20,7 +20,7 @@ from intel.store.schema import replay_jobs
 from intel.timeutil import utcnow
 from tests.replay.replay_helpers import Answer, Receiver, delivery, seed, serve, wait_for
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "advisor.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "views" / "advisor.py")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from intel.labels.store import create_label, get_label, list_labels
 from intel.settings import get_settings
 from intel.store.db import make_engine
 
-PAGES = Path(__file__).resolve().parents[2] / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "views"
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 QUEUE_SIZE = 6
 

@@ -12,11 +12,13 @@ import streamlit as st
 
 from intel.deliveries.query import HistoryView
 from ui import history as H
+from ui.advisor import render_advisor_panel
 from ui.triage_badges import legend
 
 st.title("📬 Delivery history")
 
 view, problems = H.read_view()
+H.sync_widgets(view)  # a URL changed from outside renews the pinned time: before reading it
 as_of = H.now_pinned()
 H.render_problems(problems)
 H.render_filters(view, as_of)
@@ -28,9 +30,13 @@ if view.page > result.pages and result.total:
     H.set_view(view)
     result = H.load_page(view, as_of)
 
-# Summary of the view (the replay advisor panel, ui.advisor.render_advisor_panel, sits
-# between this summary and the table).
 H.render_summary(view, result, as_of)
+# The advisor follows the view's tenant and time window: "of these failures, replay those".
+render_advisor_panel(
+    view.flt.tenant,
+    view.flt.since if view.flt.window == "custom" else view.flt.window,
+    key="history_advisor",
+)
 
 view = H.render_table(view, result, as_of)
 st.caption(legend())

@@ -5,13 +5,13 @@ as the last column of the (filter, last_attempt_at) indexes, that count reads th
 alone (no table lookup per row): at a million deliveries the 7-day per-tenant totals
 drop from ~200 ms to ~40 ms on SQLite. The indexes keep their names.
 
-Revision ID: deliveries_0002
+Revision ID: 0002
 Revises: 0001
 """
 
 from alembic import op
 
-revision = "deliveries_0002"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """labels: app_flags table and the (labeler, updated_at) index
 
-Revision ID: labels_0002
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from sqlalchemy.dialects import postgresql
 
 import intel.store.types
 
-revision = "labels_0002"
-down_revision = "0001"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

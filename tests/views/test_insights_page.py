@@ -19,7 +19,7 @@ from intel.store.schema import audit_log, delivery_attempts
 from intel.timeutil import utcnow
 from tests.insights.world import delivery
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "insights.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "views" / "insights.py")
 X = "https://x.example/hook"
 Y = "https://y.example/hook"
 
@@ -78,14 +78,14 @@ def test_every_section_renders_from_the_data(page_db):
     endpoints = next(f for f in frames if "endpoint" in f.columns and "trend" in f.columns)
     assert list(endpoints["endpoint"]) == [X, Y]
     assert list(endpoints["failures"]) == [12, 3]
-    assert endpoints["link"][0].startswith("/history?endpoint=https%3A%2F%2Fx.example")
+    assert endpoints["link"][0].startswith("/?endpoint=https%3A%2F%2Fx.example")
     tenants = next(f for f in frames if "top_category" in f.columns)
     assert list(tenants["top_category"]) == ["rate-limited", "permanent-4xx"]
     operators = next(f for f in frames if "operator" in f.columns)
     assert list(operators["operator"]) == ["alice"] and operators["replays"][0] == 1
     recs = next(f for f in frames if "evidence" in f.columns)
     assert recs["text"][0].startswith("Consider rate-limiting deliveries to endpoint " + X)
-    assert recs["link"][0].startswith("/history?")
+    assert recs["link"][0].startswith("/?")
     assert "memory" in at.caption[0].value
     assert at.query_params["period"] == "24h"
 

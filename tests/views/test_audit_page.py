@@ -14,7 +14,7 @@ from intel.audit import record
 from intel.store.db import make_engine
 from intel.timeutil import to_rfc3339, utcnow
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "audit.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "views" / "audit.py")
 NOW = utcnow().replace(microsecond=0)
 HOSTILE = "**bold** <img src=x onerror=alert(1)>"
 

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from intel.deliveries.write import upsert_deliveries
 from intel.store.db import make_engine
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "groups.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "views" / "groups.py")
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 A = "https://hooks.acme.example/in"
 B = "https://api.beta.example/hooks"
@@ -70,7 +70,7 @@ def test_groups_page_folds_and_links(page_db):
         "transient-endpoint-down", "permanent-4xx"]
     assert list(table["endpoint"]) == [A, B]
     first = {k: v[0] for k, v in parse_qs(urlsplit(table["history"][0]).query).items()}
-    assert urlsplit(table["history"][0]).path == "/history"
+    assert urlsplit(table["history"][0]).path == "/"
     assert first == {"endpoint": A, "category": "transient-endpoint-down", "status": "failed",
                      "window": "custom", "since": "2026-11-02T12:00:00Z",
                      "until": "2026-11-02T12:29:01Z"}

@@ -15,7 +15,7 @@ from intel.store.db import make_engine
 from intel.timeutil import utcnow
 from tests.insights.world import delivery
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "explore.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "views" / "explore.py")
 X = "https://x.example/hook"
 Y = "https://y.example/hook"
 

@@ -1,0 +1,175 @@
+"""Incidents in the database: applying lifecycle transitions, acknowledging, reading back.
+
+Every audited transition is written through ``intel.audit.record`` in the same
+transaction as the change (actor ``system`` for the worker, the operator for an
+acknowledgement), as ``incident.<kind>``. The worker owns the detection columns and the
+operator the acknowledgement columns, so neither overwrites the other's change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, and_, select, update
+
+from intel.audit import SYSTEM, record
+from intel.incidents.lifecycle import (
+    AcknowledgeError,
+    Incident,
+    Transition,
+    acknowledge,
+)
+from intel.store.schema import incidents
+
+log = logging.getLogger(__name__)
+
+WORKER_COLUMNS = (
+    "severity", "status", "current_failures", "peak_failures", "baseline", "updated_at",
+    "normal_since", "resolved_at", "details",
+)
+ACK_COLUMNS = ("acknowledged_at", "acknowledged_by", "ack_note", "updated_at")
+
+
+def load_active(conn: Connection) -> dict[str, Incident]:
+    """Active incidents by dedup key."""
+    rows = conn.execute(select(incidents).where(incidents.c.status == "active")).mappings()
+    out = {}
+    for row in rows:
+        incident = Incident.from_row(row)
+        out[incident.dedup_key] = incident
+    return out
+
+
+def recently_resolved(conn: Connection, since: datetime, until: datetime) -> dict[str, datetime]:
+    """dedup key -> resolved at, for incidents resolved in ``[since, until]``."""
+    rows = conn.execute(
+        select(incidents.c.dedup_key, incidents.c.resolved_at).where(
+            incidents.c.status == "resolved", incidents.c.resolved_at >= since,
+            incidents.c.resolved_at <= until)
+    )
+    out: dict[str, datetime] = {}
+    for key, at in rows:
+        out[key] = max(at, out.get(key, at))
+    return out
+
+
+def get_incident(conn: Connection, incident_id: str) -> Incident | None:
+    row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).mappings().first()
+    return Incident.from_row(row) if row else None
+
+
+def _summary(kind: str, incident: Incident) -> str:
+    verbs = {
+        "open": "opened", "escalate": "escalated to critical", "settle": "back to normal, settling",
+        "relapse": "abnormal again", "resolve": "resolved", "acknowledge": "acknowledged",
+    }
+    return f"{incident.type} on {incident.target} {verbs.get(kind, kind)}: {incident.headline}"
+
+
+def _audit(conn: Connection, transition: Transition, at: datetime, via: str | None = None
+           ) -> None:
+    incident = transition.incident
+    details = {
+        "type": incident.type,
+        "target": incident.target,
+        "severity": incident.severity,
+        "status": incident.status,
+        "current_failures": incident.current_failures,
+        "baseline": round(incident.baseline, 4),
+    }
+    if transition.kind == "acknowledge":
+        details["note"] = incident.ack_note
+        if via:
+            details["via"] = via  # banner | anomalies_page | api: the adoption figures
+    record(
+        conn,
+        actor=transition.actor,
+        action=f"incident.{'ack' if transition.kind == 'acknowledge' else transition.kind}",
+        at=at,
+        target_type="incident",
+        target_id=incident.id,
+        summary=_summary(transition.kind, incident),
+        details=details,
+    )
+
+
+def apply_transitions(conn: Connection, transitions: Iterable[Transition], at: datetime) -> list:
+    """Persist one tick's transitions (in the caller's transaction) and audit them.
+
+    Returns the transitions actually applied (an "open" whose key is already active in
+    the database — another writer, or a replayed tick — is skipped and logged).
+    """
+    transitions = list(transitions)
+    final: dict[str, Incident] = {}
+    for t in transitions:
+        final[t.incident.id] = t.incident
+    skipped: set[str] = set()
+    for t in transitions:
+        if t.kind != "open":
+            continue
+        inc = t.incident
+        exists = conn.execute(
+            select(incidents.c.id).where(
+                (incidents.c.id == inc.id)
+                | and_(incidents.c.dedup_key == inc.dedup_key, incidents.c.status == "active")
+            )
+        ).first()
+        if exists is not None:
+            log.info("incident %s already open (%s): not opening it again", inc.dedup_key,
+                     exists[0])
+            skipped.add(inc.id)
+            continue
+        conn.execute(incidents.insert().values(**final[inc.id].as_row()))
+    written = {t.incident.id for t in transitions if t.kind == "open"}
+    for incident_id, inc in final.items():
+        if incident_id in written or incident_id in skipped:
+            continue
+        row = inc.as_row()
+        conn.execute(
+            update(incidents)
+            .where(incidents.c.id == incident_id)
+            .values(**{c: row[c] for c in WORKER_COLUMNS})
+        )
+    applied = [t for t in transitions if t.incident.id not in skipped]
+    for t in applied:
+        if t.audited:
+            _audit(conn, t, at)
+    return applied
+
+
+def acknowledge_incident(
+    engine: Engine, incident_id: str, operator: str, note: str, now: datetime,
+    *, via: str | None = None,
+) -> Incident:
+    """"Mark as known issue": the incident stays active and tracked; audited as
+    ``incident.ack`` with the operator and where it was done (``via``: banner,
+    anomalies_page, api). Raises ``AcknowledgeError`` when it cannot."""
+    with engine.begin() as conn:
+        current = get_incident(conn, incident_id)
+        if current is None:
+            raise AcknowledgeError(f"no incident {incident_id!r}")
+        transition = acknowledge(current, operator, note, now)
+        row = transition.incident.as_row()
+        result = conn.execute(
+            update(incidents)
+            .where(incidents.c.id == incident_id, incidents.c.acknowledged_at.is_(None),
+                   incidents.c.status == "active")
+            .values(**{c: row[c] for c in ACK_COLUMNS})
+        )
+        if result.rowcount != 1:
+            raise AcknowledgeError(f"incident {incident_id} changed meanwhile; reload it")
+        _audit(conn, transition, now, via=via)
+        return transition.incident
+
+
+__all__ = [
+    "SYSTEM",
+    "AcknowledgeError",
+    "acknowledge_incident",
+    "apply_transitions",
+    "get_incident",
+    "load_active",
+    "recently_resolved",
+]

@@ -1,0 +1,43 @@
+"""Data for the Anomalies page's timeline: failures per bucket, and incident spans."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, case, func, or_, select
+
+from intel.detect.source import epoch_bucket, sql_int
+from intel.incidents.lifecycle import Incident
+from intel.store.schema import deliveries, incidents
+
+
+def failures_per_bucket(conn: Connection, since: datetime, until: datetime,
+                        bucket_s: int) -> list[dict]:
+    """``[{"at", "failures", "deliveries"}]`` per ``bucket_s`` bucket (one SQL aggregate,
+    a range scan of ``last_attempt_at``)."""
+    d = deliveries
+    bucket = epoch_bucket(d.c.last_attempt_at, sql_int(bucket_s), sql_int(0))
+    failed = func.sum(case((d.c.status == "failed", 1), else_=0))
+    q = (
+        select(bucket.label("b"), failed.label("failures"), func.count().label("n"))
+        .where(d.c.last_attempt_at >= since, d.c.last_attempt_at < until)
+        .group_by(bucket)
+        .order_by(bucket)
+    )
+    return [
+        {"at": datetime.fromtimestamp(int(b) * bucket_s, UTC), "failures": int(f or 0),
+         "deliveries": int(n)}
+        for b, f, n in conn.execute(q)
+    ]
+
+
+def incident_spans(conn: Connection, since: datetime, until: datetime) -> list[Incident]:
+    """Incidents whose active span overlaps ``[since, until)``."""
+    q = (
+        select(incidents)
+        .where(incidents.c.detected_at < until,
+               or_(incidents.c.resolved_at.is_(None), incidents.c.resolved_at >= since))
+        .order_by(incidents.c.detected_at)
+        .limit(500)
+    )
+    return [Incident.from_row(r) for r in conn.execute(q).mappings()]

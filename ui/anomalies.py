@@ -1,0 +1,119 @@
+"""Streamlit helpers of the Anomalies page (the page composes them)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from intel.incidents.links import affected_deliveries_link
+from intel.incidents.queries import active_incidents, duration_s
+from intel.timeutil import utcnow
+from intel.worker.heartbeat import freshness
+from ui.banner import acknowledge_dialog, detector_status
+from ui.session import engine, settings
+
+WINDOWS = {"24 h": timedelta(hours=24), "7 days": timedelta(days=7),
+           "30 days": timedelta(days=30)}
+TIMELINE = {"6 h": (timedelta(hours=6), 300), "24 h": (timedelta(hours=24), 900),
+            "7 days": (timedelta(days=7), 3600)}
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def incidents_frame(rows, now) -> pd.DataFrame:
+    return pd.DataFrame([
+        {
+            "severity": i.severity,
+            "type": i.type,
+            "target": i.target,
+            "what": i.headline,
+            "status": i.status,
+            "failures now": i.current_failures,
+            "peak": i.peak_failures,
+            "baseline": round(i.baseline, 2),
+            "detected": i.detected_at,
+            "resolved": i.resolved_at,
+            "duration": _fmt_duration(duration_s(i, now)),
+            "acknowledged by": i.acknowledged_by or "",
+            "note": i.ack_note or "",
+            "triage": ((i.details.get("triage") or {}).get("top") or {}).get("category", ""),
+        }
+        for i in rows
+    ])
+
+
+def render_incident(incident, now) -> None:
+    """One incident's detail: the numbers, the triage breakdown, the actions."""
+    st.text(incident.headline)
+    facts = incident.details.get("last") or {}
+    cols = st.columns(4)
+    cols[0].metric("Failures now", incident.current_failures,
+                   help=f"in the last {facts.get('window_s', 300) // 60} min")
+    cols[1].metric("Peak", incident.peak_failures)
+    cols[2].metric("Baseline", f"{incident.baseline:.2f}",
+                   help="failures the target's normal ratio predicts for its current traffic")
+    cols[3].metric("Duration", _fmt_duration(duration_s(incident, now)))
+    triage = incident.details.get("triage") or {}
+    if triage.get("categories"):
+        st.caption("Triage of the failures behind it")
+        st.dataframe(pd.DataFrame(
+            [{"category": k, "failures": v} for k, v in triage["categories"].items()]),
+            hide_index=True)
+        top = triage.get("top") or {}
+        if top.get("recommended_action"):
+            st.text(f"Recommended: {top['recommended_action']}")
+    left, right = st.columns(2)
+    left.link_button("View affected deliveries", affected_deliveries_link(incident))
+    if incident.acknowledged:
+        st.text(f"Acknowledged by {incident.acknowledged_by}: {incident.ack_note or ''}")
+    elif incident.is_active and right.button("Mark as known issue",
+                                             key=f"page_ack_{incident.id}"):
+        acknowledge_dialog(incident.id, incident.headline, via="anomalies_page")
+
+
+def active_section() -> None:
+    """The self-refreshing part: detector status and the active incidents."""
+    now = utcnow()
+    with engine().connect() as conn:
+        fresh = freshness(conn, now, settings().worker.stale_after_s)
+        rows = active_incidents(conn)
+    detector_status(fresh)
+    st.subheader(f"Active incidents ({len(rows)})")
+    if not rows:
+        st.success("No active incidents.", icon="✅")
+        return
+    event = st.dataframe(incidents_frame(rows, now), hide_index=True,
+                         on_select="rerun", selection_mode="single-row",
+                         key="active_incidents")
+    picked = event.selection.rows if event is not None else []
+    chosen = rows[picked[0]] if picked and picked[0] < len(rows) else rows[0]
+    with st.container(border=True):
+        render_incident(chosen, now)
+
+
+def timeline_chart(points: list[dict], spans, now) -> alt.LayerChart | alt.Chart:
+    bars = alt.Chart(pd.DataFrame(points or [{"at": now, "failures": 0, "deliveries": 0}])
+                     ).mark_bar(color="#d62728", opacity=0.8).encode(
+        x=alt.X("at:T", title=None), y=alt.Y("failures:Q", title="failures"),
+        tooltip=["at:T", "failures:Q", "deliveries:Q"])
+    if not spans:
+        return bars
+    frame = pd.DataFrame([
+        {"start": i.detected_at, "end": i.resolved_at or now, "type": i.type,
+         "target": i.target, "severity": i.severity}
+        for i in spans
+    ])
+    rects = alt.Chart(frame).mark_rect(opacity=0.25).encode(
+        x="start:T", x2="end:T", color=alt.Color("type:N", title="incident"),
+        tooltip=["type:N", "target:N", "severity:N", "start:T", "end:T"])
+    return alt.layer(rects, bars).resolve_scale(color="independent")
+
+
