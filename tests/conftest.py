@@ -26,6 +26,12 @@ REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 NOW = datetime(2026, 11, 5, 16, 30, tzinfo=UTC)
 
+# The 143 labelled real-world failures: the shared copy beside the repo when present,
+# else the identical copy the product ships as its starter label set.
+_SHARED_DEV_SET = SHARED / "datasets" / "triage_dev.jsonl"
+_STARTER = REPO / "data" / "triage_labels_starter.jsonl"
+DEV_SET = _SHARED_DEV_SET if _SHARED_DEV_SET.exists() else _STARTER
+
 
 def service_missing(what: str, why: object) -> None:
     message = f"{what} is not reachable ({why}); start it to run this test"

@@ -85,3 +85,11 @@ def test_cli_db_upgrade_then_status(tmp_path, capsys):
     assert main(["db", "upgrade", "--db", url]) == 0
     assert main(["db", "status", "--db", url]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_readme_documents_every_setting():
+    from intel.settings import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [row["key"] for row in describe_settings() if f"`{row['key']}`" not in readme]
+    assert not missing, f"README.md does not document: {missing}"

@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from intel.insights.shapes import category_counts
 from intel.store.schema import deliveries
 from intel.triage import classify_delivery
+from tests.conftest import DEV_SET
 from tests.insights.world import NOW, delivery, write
 
-DATASET = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "triage_dev.jsonl"
+DATASET = DEV_SET
 X = "https://x.example/hook"
 
 

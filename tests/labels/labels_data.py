@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
+from tests.conftest import DEV_SET
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 #: The labelled dev set (143 real-world failures), shared by the sessions' projects.
-DEV_SET = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "triage_dev.jsonl"
+DEV_SET = DEV_SET
 
 
 def failure(i: int, **fields) -> dict:

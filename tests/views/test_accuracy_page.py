@@ -17,9 +17,10 @@ from intel.labels.modelstore import train_model
 from intel.labels.store import create_label
 from intel.settings import get_settings
 from intel.store.db import make_engine
+from tests.conftest import DEV_SET
 
 PAGE = str(Path(__file__).resolve().parents[2] / "views" / "accuracy.py")
-DEV_SET = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "triage_dev.jsonl"
+DEV_SET = DEV_SET
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 TR, PE = "transient-endpoint-down", "permanent-4xx"
 
