@@ -24,13 +24,31 @@ import streamlit as st
 
 from intel.deliveries import query as Q
 from intel.deliveries.links import HISTORY_PARAMS, history_link
+from intel.labels.modelstore import triage_frame
 from intel.settings import database_url
 from intel.store.schema import DELIVERY_STATUSES
 from intel.timeutil import ensure_utc, to_rfc3339, utcnow
-from intel.triage.result import CATEGORIES
+from intel.triage.result import CATEGORIES, TriageResult
 from ui import triage_badges as B
 from ui.replay import render_single_replay
-from ui.session import engine
+from ui.session import engine, settings
+
+
+def product_triage(frame: pd.DataFrame) -> pd.DataFrame:
+    """Triage as operators configured it: the rules, blended with the trained model only
+    when someone switched it on (Accuracy page); the model can never make a delivery
+    safe to retry that the rules call permanent."""
+    with engine().connect() as conn:
+        return triage_frame(conn, frame, settings().triage)
+
+
+def triage_one(delivery: dict):
+    """One delivery's triage, the same way as the table's column."""
+    row = product_triage(pd.DataFrame([{c: delivery.get(c) for c in Q.LIST_COLUMNS}])).iloc[0]
+    return TriageResult(category=str(row["category"]), score=int(row["score"]),
+                        reason=str(row["reason"]),
+                        recommended_action=str(row["recommended_action"]),
+                        rule=str(row.get("rule", "")))
 
 KEY = {
     "window": "hist_window",
@@ -197,7 +215,7 @@ def _page(url: str, params: tuple, as_of: datetime, page: int, per_page: int) ->
     flt = Q.HistoryFilter.from_params(dict(params))
     matches = _matches(url, params, as_of) if flt.category else None
     result = Q.view_page(engine(), flt, as_of, page, per_page, matches=matches)
-    result.rows = Q.with_triage(result.rows)
+    result.rows = Q.with_triage(result.rows, classify=product_triage)
     return result
 
 
@@ -492,7 +510,7 @@ def render_detail(delivery_id: str) -> None:
             st.warning("No delivery with this id in the store.", icon="🔍")
             return
         failure = delivery.get("status") != "delivered"
-        triage = Q.triage_of(delivery) if failure else None
+        triage = triage_one(delivery) if failure else None
         left, right = st.columns([3, 2])
         with left:
             st.text(

@@ -535,20 +535,24 @@ def _category_page(
 # --- triage of displayed rows -----------------------------------------------------------
 
 
-def with_triage(rows: list[dict]) -> list[dict]:
+def with_triage(rows: list[dict], classify=None) -> list[dict]:
     """The rows with ``category``, ``score``, ``reason``, ``recommended_action`` added
-    (None for delivered ones: they are not failures)."""
+    (None for delivered ones: they are not failures). ``classify`` maps a frame to
+    triage columns; default the rules (``intel.triage.classify_frame``); the app passes
+    ``intel.labels.modelstore.triage_frame`` so the operator's model switch applies."""
     if not rows:
         return rows
     import pandas as pd
 
     from intel.triage import classify_frame
 
+    classify = classify or classify_frame
+
     failures = [i for i, r in enumerate(rows) if r.get("status") != "delivered"]
     out = [dict(r, category=None, score=None, reason=None, recommended_action=None) for r in rows]
     if failures:
         frame = pd.DataFrame([{k: rows[i].get(k) for k in LIST_COLUMNS} for i in failures])
-        result = classify_frame(frame)
+        result = classify(frame)
         for position, i in enumerate(failures):
             item = result.iloc[position]
             out[i]["category"] = str(item["category"])

@@ -311,3 +311,25 @@ def test_status_totals_use_one_statement(history_engine):
         sa.event.remove(history_engine, "before_cursor_execute", count)
     assert result.by_status == {"failed": 6, "delivered": 4, "pending": 1}
     assert len(statements) == 2  # the totals, the page
+
+
+def test_with_triage_uses_the_given_classifier_and_skips_delivered():
+    import pandas as pd
+
+    from intel.deliveries.query import with_triage
+
+    seen = []
+
+    def classify(frame):
+        seen.append(list(frame["id"]))
+        return pd.DataFrame(
+            {"category": "unknown", "score": 7, "reason": "model said so",
+             "recommended_action": "look", "rule": "model"},
+            index=frame.index,
+        )
+
+    rows = [{"id": "a", "status": "failed"}, {"id": "b", "status": "delivered"}]
+    out = with_triage(rows, classify=classify)
+    assert seen == [["a"]]
+    assert out[0]["score"] == 7 and out[0]["reason"] == "model said so"
+    assert out[1]["category"] is None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -13,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from intel.audit import record
 from intel.store.db import make_engine
 from intel.timeutil import to_rfc3339, utcnow
+from tests.views.apptest import run_view
 
-PAGE = str(Path(__file__).resolve().parents[2] / "views" / "audit.py")
 NOW = utcnow().replace(microsecond=0)
 HOSTILE = "**bold** <img src=x onerror=alert(1)>"
 
@@ -43,12 +42,7 @@ def audit_db(sqlite_url, monkeypatch):
 
 
 def _run(**params) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_view("audit", timeout=30, **params)
 
 
 def test_events_newest_first_with_details_as_json_text(audit_db):

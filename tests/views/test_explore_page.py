@@ -4,7 +4,6 @@ URL when the controls change, and shows chart, table and CSV download."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -14,8 +13,8 @@ from intel.deliveries.write import upsert_deliveries
 from intel.store.db import make_engine
 from intel.timeutil import utcnow
 from tests.insights.world import delivery
+from tests.views.apptest import run_view
 
-PAGE = str(Path(__file__).resolve().parents[2] / "views" / "explore.py")
 X = "https://x.example/hook"
 Y = "https://y.example/hook"
 
@@ -43,12 +42,7 @@ def page_db(sqlite_url, monkeypatch):
 
 
 def _run(**params) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_view("explore", timeout=60, **params)
 
 
 def _table(at: AppTest):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from intel.deliveries.write import upsert_deliveries
 from intel.store.db import make_engine
+from tests.views.apptest import run_view
 
-PAGE = str(Path(__file__).resolve().parents[2] / "views" / "groups.py")
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 A = "https://hooks.acme.example/in"
 B = "https://api.beta.example/hooks"
@@ -52,12 +51,7 @@ def page_db(sqlite_url, monkeypatch):
 
 
 def _run(**params) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_view("groups", timeout=30, **params)
 
 
 def test_groups_page_folds_and_links(page_db):

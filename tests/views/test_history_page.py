@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import streamlit as st
@@ -13,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from intel.deliveries.write import upsert_deliveries
 from intel.store.db import make_engine
 from intel.timeutil import to_rfc3339, utcnow
+from tests.views.apptest import run_view
 
-PAGE = str(Path(__file__).resolve().parents[2] / "views" / "history.py")
 A = "https://hooks.acme.example/in"
 B = "https://api.beta.example/hooks"
 HOSTILE = "**bold** <script>alert(1)</script> [link](javascript:x)"
@@ -57,12 +56,7 @@ def page_db(sqlite_url, monkeypatch):
 
 
 def _run(**params) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return run_view("history", timeout=30, **params)
 
 
 def _table_element(at):
