@@ -35,6 +35,7 @@ import csv
 import json
 import os
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -152,7 +153,7 @@ def detect_format(path: Path) -> str:
 # --- readers -----------------------------------------------------------------------------
 
 
-class _Reader:
+class _Reader(ABC):
     """Streams the records of one file; ``done``/``total`` measure progress."""
 
     def __init__(self, path: Path, batch_size: int):
@@ -161,8 +162,9 @@ class _Reader:
         self.done = 0
         self.total = 0
 
+    @abstractmethod
     def items(self) -> Iterator[_Item]:
-        raise NotImplementedError
+        """The file's records in order, each with its line or row number."""
 
 
 class _JsonLinesReader(_Reader):
