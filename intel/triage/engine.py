@@ -354,7 +354,7 @@ def classify_key(key: RawKey) -> TriageResult:
             match=_evidence(decision.match),
             header=_header_text(key, decision.header),
         )
-    except (KeyError, IndexError, ValueError):  # a template with a placeholder we lack
+    except (KeyError, IndexError, ValueError):  # the template names a field we do not fill
         reason = rule.reason
     if decision.cap:
         reason += f" (score capped at {decision.score} by safety rule `{decision.cap}`)"
