@@ -16,6 +16,7 @@ import yaml
 from pydantic import ConfigDict, Field, ValidationError
 
 from intel.settings._base import Section
+from intel.settings.auth import AuthSettings
 from intel.settings.detector import DetectorSettings
 from intel.settings.insights import InsightsSettings
 from intel.settings.notifications import NotificationSettings
@@ -41,6 +42,7 @@ class Settings(Section):
     insights: InsightsSettings = Field(default_factory=InsightsSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
 
 def _describe(error: dict) -> str:

@@ -2,6 +2,7 @@
 
 from intel.store.schema._meta import metadata
 from intel.store.schema.audit import audit_log
+from intel.store.schema.auth import api_tokens
 from intel.store.schema.deliveries import DELIVERY_STATUSES, deliveries, delivery_attempts
 from intel.store.schema.incidents import incidents
 from intel.store.schema.labels import labels
@@ -11,6 +12,7 @@ from intel.store.schema.worker import heartbeats, leases
 
 __all__ = [
     "DELIVERY_STATUSES",
+    "api_tokens",
     "audit_log",
     "deliveries",
     "delivery_attempts",

@@ -17,8 +17,12 @@ audit_log = Table(
     Column("target_id", String(2048)),
     Column("summary", Text),
     Column("details", JSONDoc),
+    # The tenant the action concerns, when it concerns exactly one: a tenant-scoped
+    # identity sees only its tenants' entries (migration 0005).
+    Column("tenant", String(200)),
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_actor_at", "actor", "at"),
     Index("ix_audit_log_action_at", "action", "at"),
     Index("ix_audit_log_target", "target_type", "target_id"),
+    Index("ix_audit_log_tenant_at", "tenant", "at"),
 )

@@ -25,6 +25,10 @@ incidents = Table(
     Column("acknowledged_by", String(200)),
     Column("ack_note", Text),
     Column("details", JSONDoc),
+    # The tenant the incident concerns: a tenant spike's target, or the one tenant that
+    # delivers to a spiking endpoint; NULL for bursts and shared endpoints, which only
+    # identities without a tenant limit see (migration 0005).
+    Column("tenant", String(200)),
     # At most one active incident per (type, target): the database, not the worker,
     # is what stops a double open.
     Index(
@@ -36,4 +40,5 @@ incidents = Table(
     ),
     Index("ix_incidents_status_detected", "status", "detected_at"),
     Index("ix_incidents_detected_at", "detected_at"),
+    Index("ix_incidents_tenant_detected", "tenant", "detected_at"),
 )
