@@ -30,4 +30,4 @@ def redact_text(text: object) -> object:
     """Every ``scheme://user:pass@`` inside free text (log lines, error strings)."""
     if not isinstance(text, str) or "@" not in text:
         return text
-    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s@]*@", rf"\1{MASK}@", text)
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@", rf"\1{MASK}@", text)
