@@ -13,6 +13,7 @@ backtest over 1M deliveries. Prints the figures and PASS/FAIL against issue 5's 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -21,6 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Endpoints' signing secrets are stored encrypted (intel.secretbox): a throwaway key
+# for this run when none is set (child processes inherit it).
+os.environ.setdefault("INTEL_SECRET_KEY", "")
+if not os.environ["INTEL_SECRET_KEY"]:
+    from cryptography.fernet import Fernet
+
+    os.environ["INTEL_SECRET_KEY"] = Fernet.generate_key().decode()
 
 from intel.detect.backtest import backtest_store
 from intel.detect.scoring import load_truth, score

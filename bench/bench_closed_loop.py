@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from datetime import timedelta
@@ -29,6 +30,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+# Endpoints' signing secrets are stored encrypted (intel.secretbox): a throwaway key
+# for this run when none is set (child processes inherit it).
+os.environ.setdefault("INTEL_SECRET_KEY", "")
+if not os.environ["INTEL_SECRET_KEY"]:
+    from cryptography.fernet import Fernet
+
+    os.environ["INTEL_SECRET_KEY"] = Fernet.generate_key().decode()
 
 import sqlalchemy as sa  # noqa: E402
 from bench_replay import make_database, sandbox_get, sandbox_process, wait_for_scenario  # noqa: E402

@@ -30,6 +30,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Endpoints' signing secrets are stored encrypted (intel.secretbox): a throwaway key
+# for this run when none is set (child processes inherit it).
+os.environ.setdefault("INTEL_SECRET_KEY", "")
+if not os.environ["INTEL_SECRET_KEY"]:
+    from cryptography.fernet import Fernet
+
+    os.environ["INTEL_SECRET_KEY"] = Fernet.generate_key().decode()
 
 import sqlalchemy as sa
 

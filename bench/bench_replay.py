@@ -33,6 +33,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+# Endpoints' signing secrets are stored encrypted (intel.secretbox): a throwaway key
+# for this run when none is set (child processes inherit it).
+os.environ.setdefault("INTEL_SECRET_KEY", "")
+if not os.environ["INTEL_SECRET_KEY"]:
+    from cryptography.fernet import Fernet
+
+    os.environ["INTEL_SECRET_KEY"] = Fernet.generate_key().decode()
 
 import sqlalchemy as sa  # noqa: E402
 

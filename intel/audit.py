@@ -3,6 +3,12 @@
 Actions are named ``<area>.<verb>`` (``replay.single``, ``replay.job.start``,
 ``label.create``, ``incident.open``, ``incident.ack``, ``insights.view`` ...). Pass the
 connection of the action's own transaction so the action and its record commit together.
+
+``tenant``: the tenant the action concerns when it concerns exactly one (a label, a
+single replay, a tenant's incident, a replay job of one tenant's deliveries). A
+tenant-scoped identity reads only its tenants' entries; entries with no tenant
+(platform-wide or several tenants: settings, tokens, imports, bursts) are for identities
+without a tenant limit only (CONTRACTS §6).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from intel.auth.scope import ALL, TenantScope
 from intel.store.schema import audit_log
 from intel.timeutil import ensure_utc
 
@@ -30,8 +37,9 @@ def record(
     summary: str | None = None,
     details: dict[str, Any] | None = None,
     actor_kind: str | None = None,
+    tenant: str | None = None,
 ) -> int:
-    """Write one audit event and return its id."""
+    """Write one audit event and return its id (``tenant``: see the module docstring)."""
     if not actor or not actor.strip():
         raise ValueError("audit: actor is required")
     if not action or "." not in action:
@@ -47,6 +55,7 @@ def record(
             target_id=target_id,
             summary=summary,
             details=details,
+            tenant=tenant or None,
         )
     )
     return int(result.inserted_primary_key[0])
@@ -96,10 +105,11 @@ class AuditFilter:
 
 
 def list_events(
-    engine: Engine, flt: AuditFilter = AuditFilter(), *, limit: int = 100, offset: int = 0
+    engine: Engine, flt: AuditFilter = AuditFilter(), *, limit: int = 100, offset: int = 0,
+    scope: TenantScope = ALL,
 ) -> tuple[list[dict], int]:
-    """One page of events, newest first, and the total matching."""
-    clauses = flt.where()
+    """One page of events (within ``scope``), newest first, and the total matching."""
+    clauses = [*flt.where(), *scope.where(audit_log.c.tenant)]
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(audit_log).where(*clauses)).scalar()
         rows = conn.execute(
@@ -112,9 +122,14 @@ def list_events(
         return [dict(r) for r in rows], int(total or 0)
 
 
-def distinct_values(engine: Engine, column: str, limit: int = 500) -> list[str]:
-    """Known actors or actions, for filter pickers."""
+def distinct_values(
+    engine: Engine, column: str, limit: int = 500, *, scope: TenantScope = ALL
+) -> list[str]:
+    """Known actors or actions (of the entries within ``scope``), for filter pickers."""
     col = audit_log.c[column]
     with engine.connect() as conn:
-        rows = conn.execute(select(col).distinct().order_by(col).limit(limit)).scalars()
+        rows = conn.execute(
+            select(col).where(*scope.where(audit_log.c.tenant)).distinct().order_by(col)
+            .limit(limit)
+        ).scalars()
         return [r for r in rows if r is not None]

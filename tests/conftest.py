@@ -19,6 +19,13 @@ from intel.store.db import make_engine, upgrade
 from intel.store.schema import metadata
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Endpoint signing secrets are stored encrypted (intel.secretbox): the suite, and the
+# processes it starts, use one throwaway key (a test that needs another sets its own).
+if not os.environ.get("INTEL_SECRET_KEY"):
+    from intel.secretbox import generate_key
+
+    os.environ["INTEL_SECRET_KEY"] = generate_key()
 SHARED = REPO.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -1,10 +1,11 @@
 """The Smart Replay Advisor panel (above the delivery table, and on the Advisor page).
 
-``render_advisor_panel(tenant, since)`` shows "N deliveries recommended for replay (P % of
-failures)", the confidence, "Replay all recommended" behind a confirmation dialog (count,
-endpoints, operator), the live progress and result of the launched job, and "Why these
-deliveries?" with the breakdowns as Altair charts. It only draws what
-``intel.advisor.get_replay_recommendations`` computed.
+``render_advisor_panel(tenant, since, identity=...)`` shows "N deliveries recommended for
+replay (P % of failures)" within the identity's tenants, the confidence, "Replay all
+recommended" (for a role that may replay) behind a confirmation dialog (count, endpoints,
+operator), the live progress and result of the launched job, and "Why these deliveries?"
+with the breakdowns as Altair charts. It only draws what
+``intel.advisor.get_replay_recommendations`` computed; endpoint URLs are redacted.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import pandas as pd
 import streamlit as st
 
 from intel.advisor import get_replay_recommendations
+from intel.auth import Identity, TenantScope
 from intel.deliveries.links import history_link
+from intel.redact import redact_url
 from intel.settings import database_url
-from intel.timeutil import to_rfc3339, utcnow
+from intel.timeutil import to_rfc3339
 from ui.replay import render_live_job, render_pending_confirmation, request_bulk_replay
-from ui.session import current_operator, engine, settings
+from ui.safe import redact_columns
+from ui.session import engine, now, settings
 
 CONFIDENCE_BADGE = {
     "high": ":green-badge[High confidence]",
@@ -47,16 +51,21 @@ CONFIDENCE_HELP = (
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _advice(url: str, tenant: str | None, since_text: str | None, minute: str) -> dict:
-    del url, minute  # cache keys: the database, and the minute the advice is for
+def _advice(url: str, tenant: str | None, since_text: str | None, minute: str,
+            scope_key: str, _scope: TenantScope, _now: datetime) -> dict:
+    # cache keys: the database, the minute the advice is for, and the tenant scope
+    del url, minute, scope_key
     return get_replay_recommendations(
-        engine(), tenant, since_text, now=utcnow(), settings=settings().replay
+        engine(), tenant, since_text, now=_now, settings=settings().replay, scope=_scope,
     )
 
 
-def load_advice(tenant: str | None, since: datetime | str | None) -> dict:
+def load_advice(tenant: str | None, since: datetime | str | None,
+                scope: TenantScope) -> dict:
     since_text = to_rfc3339(since) if isinstance(since, datetime) else since
-    return _advice(database_url(), tenant or None, since_text, utcnow().strftime("%Y%m%d%H%M"))
+    at = now()
+    return _advice(database_url(), tenant or None, since_text, at.strftime("%Y%m%d%H%M"),
+                   scope.cache_key(), scope, at)
 
 
 def decisions_chart(advice: dict) -> alt.Chart:
@@ -129,7 +138,7 @@ def endpoints_frame(advice: dict) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "endpoint": e["endpoint"],
+                "endpoint": redact_url(e["endpoint"]),
                 "tenant": e["tenant"],
                 "recommended": e["recommended"],
                 "waiting": e["waiting"],
@@ -166,14 +175,17 @@ def render_why(advice: dict) -> None:
         held = pd.DataFrame(advice["held_back"],
                             columns=["id", "tenant", "endpoint", "category", "score", "decision",
                                      "reason", "not_before", "failed_at"])
-        st.dataframe(held, hide_index=True, width="stretch")
+        st.dataframe(redact_columns(held, urls=("endpoint",)), hide_index=True,
+                     width="stretch")
 
 
 def render_advisor_panel(tenant: str | None = None, since: datetime | str | None = None,
-                         *, key: str = "advisor", expanded_why: bool = False) -> dict | None:
-    """The advisor panel for ``tenant`` (None: all) and failures since ``since``."""
+                         *, identity: Identity, key: str = "advisor",
+                         expanded_why: bool = False) -> dict | None:
+    """The advisor panel for ``tenant`` (None: every tenant the identity may see) and
+    failures since ``since``."""
     try:
-        advice = load_advice(tenant, since)
+        advice = load_advice(tenant, since, identity.scope)
     except ValueError as exc:
         st.error("The advisor cannot read this time window.", icon="🛑")
         st.code(str(exc), language=None)
@@ -189,11 +201,8 @@ def render_advisor_panel(tenant: str | None = None, since: datetime | str | None
         head, badge, action = st.columns([5, 2, 2], vertical_alignment="center")
         head.markdown(f"**{n} deliveries** recommended for replay{share}")
         badge.markdown(CONFIDENCE_BADGE[advice["confidence"]], help=CONFIDENCE_HELP)
-        operator = current_operator()
-        if action.button(
-            "Replay all recommended", key=f"{key}_replay_all", type="primary",
-            disabled=n == 0 or not operator,
-            help=None if operator else "Enter your operator name in the sidebar first",
+        if identity.can("replay") and action.button(
+            "Replay all recommended", key=f"{key}_replay_all", type="primary", disabled=n == 0,
         ):
             request_bulk_replay(
                 advice["recommended_ids"],
@@ -204,7 +213,7 @@ def render_advisor_panel(tenant: str | None = None, since: datetime | str | None
             )
         render_pending_confirmation()
         st.text(advice["reasoning"])
-        render_live_job()
+        render_live_job(identity)
         with st.expander("Why these deliveries?", expanded=expanded_why):
             render_why(advice)
     return advice

@@ -8,12 +8,14 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from intel.auth import Identity
 from intel.incidents.links import affected_deliveries_link
 from intel.incidents.queries import active_incidents, duration_s
-from intel.timeutil import utcnow
+from intel.redact import redact_url
 from intel.worker.heartbeat import freshness
 from ui.banner import acknowledge_dialog, detector_status
-from ui.session import engine, settings
+from ui.safe import headline
+from ui.session import engine, now, require_identity, settings
 
 WINDOWS = {"24 h": timedelta(hours=24), "7 days": timedelta(days=7),
            "30 days": timedelta(days=30)}
@@ -28,20 +30,20 @@ def _fmt_duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def incidents_frame(rows, now) -> pd.DataFrame:
+def incidents_frame(rows, at) -> pd.DataFrame:
     return pd.DataFrame([
         {
             "severity": i.severity,
             "type": i.type,
-            "target": i.target,
-            "what": i.headline,
+            "target": redact_url(i.target),
+            "what": headline(i.headline, i.target),
             "status": i.status,
             "failures now": i.current_failures,
             "peak": i.peak_failures,
             "baseline": round(i.baseline, 2),
             "detected": i.detected_at,
             "resolved": i.resolved_at,
-            "duration": _fmt_duration(duration_s(i, now)),
+            "duration": _fmt_duration(duration_s(i, at)),
             "acknowledged by": i.acknowledged_by or "",
             "note": i.ack_note or "",
             "triage": ((i.details.get("triage") or {}).get("top") or {}).get("category", ""),
@@ -50,17 +52,25 @@ def incidents_frame(rows, now) -> pd.DataFrame:
     ])
 
 
-def render_incident(incident, now) -> None:
-    """One incident's detail: the numbers, the triage breakdown, the actions."""
-    st.text(incident.headline)
+def _minutes(value: object, default: int = 5) -> int:
+    try:
+        return max(0, int(value)) // 60
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+def render_incident(incident, at, identity: Identity) -> None:
+    """One incident's detail: the numbers, the triage breakdown, the actions (only those
+    the identity's role may use)."""
+    st.text(headline(incident.headline, incident.target))
     facts = incident.details.get("last") or {}
     cols = st.columns(4)
     cols[0].metric("Failures now", incident.current_failures,
-                   help=f"in the last {facts.get('window_s', 300) // 60} min")
+                   help=f"in the last {_minutes(facts.get('window_s', 300))} min")
     cols[1].metric("Peak", incident.peak_failures)
     cols[2].metric("Baseline", f"{incident.baseline:.2f}",
                    help="failures the target's normal ratio predicts for its current traffic")
-    cols[3].metric("Duration", _fmt_duration(duration_s(incident, now)))
+    cols[3].metric("Duration", _fmt_duration(duration_s(incident, at)))
     triage = incident.details.get("triage") or {}
     if triage.get("categories"):
         st.caption("Triage of the failures behind it")
@@ -74,41 +84,45 @@ def render_incident(incident, now) -> None:
     left.link_button("View affected deliveries", affected_deliveries_link(incident))
     if incident.acknowledged:
         st.text(f"Acknowledged by {incident.acknowledged_by}: {incident.ack_note or ''}")
-    elif incident.is_active and right.button("Mark as known issue",
-                                             key=f"page_ack_{incident.id}"):
-        acknowledge_dialog(incident.id, incident.headline, via="anomalies_page")
+    elif incident.is_active and identity.can("acknowledge") and right.button(
+        "Mark as known issue", key=f"page_ack_{incident.id}"
+    ):
+        acknowledge_dialog(incident.id, headline(incident.headline, incident.target),
+                           via="anomalies_page")
 
 
 def active_section() -> None:
-    """The self-refreshing part: detector status and the active incidents."""
-    now = utcnow()
+    """The self-refreshing part: detector status and the active incidents (within the
+    identity's tenants)."""
+    identity = require_identity()
+    at = now()
     with engine().connect() as conn:
-        fresh = freshness(conn, now, settings().worker.stale_after_s)
-        rows = active_incidents(conn)
+        fresh = freshness(conn, at, settings().worker.stale_after_s)
+        rows = active_incidents(conn, scope=identity.scope)
     detector_status(fresh)
     st.subheader(f"Active incidents ({len(rows)})")
     if not rows:
         st.success("No active incidents.", icon="✅")
         return
-    event = st.dataframe(incidents_frame(rows, now), hide_index=True,
+    event = st.dataframe(incidents_frame(rows, at), hide_index=True,
                          on_select="rerun", selection_mode="single-row",
                          key="active_incidents")
     picked = event.selection.rows if event is not None else []
     chosen = rows[picked[0]] if picked and picked[0] < len(rows) else rows[0]
     with st.container(border=True):
-        render_incident(chosen, now)
+        render_incident(chosen, at, identity)
 
 
-def timeline_chart(points: list[dict], spans, now) -> alt.LayerChart | alt.Chart:
-    bars = alt.Chart(pd.DataFrame(points or [{"at": now, "failures": 0, "deliveries": 0}])
+def timeline_chart(points: list[dict], spans, at) -> alt.LayerChart | alt.Chart:
+    bars = alt.Chart(pd.DataFrame(points or [{"at": at, "failures": 0, "deliveries": 0}])
                      ).mark_bar(color="#d62728", opacity=0.8).encode(
         x=alt.X("at:T", title=None), y=alt.Y("failures:Q", title="failures"),
         tooltip=["at:T", "failures:Q", "deliveries:Q"])
     if not spans:
         return bars
     frame = pd.DataFrame([
-        {"start": i.detected_at, "end": i.resolved_at or now, "type": i.type,
-         "target": i.target, "severity": i.severity}
+        {"start": i.detected_at, "end": i.resolved_at or at, "type": i.type,
+         "target": redact_url(i.target), "severity": i.severity}
         for i in spans
     ])
     rects = alt.Chart(frame).mark_rect(opacity=0.25).encode(

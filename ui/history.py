@@ -7,8 +7,10 @@ as of a pinned time (``as_of``, renewed when the filter changes or on Refresh), 
 page does not shift under the operator while new traffic arrives, and the position of
 a selected table row maps back to the delivery it showed.
 
-Untrusted text (tenant, endpoint, error, headers, body, payload, ids) is shown only in
-dataframe cells, ``st.text``, ``st.code`` and ``st.json``; never markdown.
+Every read is scoped to the signed-in identity's tenants (a delivery outside them is "not
+in the store"). Untrusted text (tenant, endpoint, error, headers, body, payload, ids) is
+shown only in dataframe cells, ``st.text``, ``st.code`` and ``st.json``; never markdown.
+Endpoint URLs are shown with their credentials redacted.
 """
 
 from __future__ import annotations
@@ -22,16 +24,19 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from intel.auth import Identity, TenantScope
 from intel.deliveries import query as Q
 from intel.deliveries.links import HISTORY_PARAMS, history_link
 from intel.labels.modelstore import triage_frame
+from intel.redact import redact_text, redact_url
 from intel.settings import database_url
 from intel.store.schema import DELIVERY_STATUSES
-from intel.timeutil import ensure_utc, to_rfc3339, utcnow
+from intel.timeutil import ensure_utc, to_rfc3339
 from intel.triage.result import CATEGORIES, TriageResult
 from ui import triage_badges as B
 from ui.replay import render_single_replay
-from ui.session import engine, settings
+from ui.safe import md
+from ui.session import engine, now, settings
 
 
 def product_triage(frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,13 +82,13 @@ EXCERPT = 160
 def now_pinned() -> datetime:
     """The pinned "now" of the current view (set on first use)."""
     if AS_OF not in st.session_state:
-        st.session_state[AS_OF] = utcnow().replace(microsecond=0)
+        st.session_state[AS_OF] = now().replace(microsecond=0)
     return st.session_state[AS_OF]
 
 
 def refresh() -> None:
     """Read the view again as of now."""
-    st.session_state[AS_OF] = utcnow().replace(microsecond=0)
+    st.session_state[AS_OF] = now().replace(microsecond=0)
 
 
 def write_params(params: dict[str, str]) -> None:
@@ -188,41 +193,49 @@ def close_detail() -> None:
 # --- cached reads --------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def _tenants(url: str) -> list[str]:
-    return Q.tenants(engine())
+# Each cached read takes the scope twice: its text as part of the cache key, and the
+# object itself (a leading underscore: not hashed) to query with.
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _event_types(url: str) -> list[str]:
-    return Q.event_types(engine())
+def _tenants(url: str, scope_key: str, _scope: TenantScope) -> list[str]:
+    return Q.tenants(engine(), scope=_scope)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _endpoints(url: str, tenant: str | None, since: datetime | None) -> list[str]:
-    return Q.endpoints(engine(), tenant, since=since)
+def _event_types(url: str, scope_key: str, _scope: TenantScope) -> list[str]:
+    return Q.event_types(engine(), scope=_scope)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _endpoints(url: str, tenant: str | None, since: datetime | None, scope_key: str,
+               _scope: TenantScope) -> list[str]:
+    return Q.endpoints(engine(), tenant, since=since, scope=_scope)
 
 
 @st.cache_data(ttl=300, show_spinner="Triaging this view's failures…")
-def _matches(url: str, params: tuple, as_of: datetime) -> Q.CategoryMatches:
+def _matches(url: str, params: tuple, as_of: datetime, scope_key: str,
+             _scope: TenantScope) -> Q.CategoryMatches:
     flt = Q.HistoryFilter.from_params(dict(params))
     with engine().connect() as conn:
-        return Q.category_matches(conn, flt, as_of)
+        return Q.category_matches(conn, flt, as_of, scope=_scope)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _page(url: str, params: tuple, as_of: datetime, page: int, per_page: int) -> Q.HistoryPage:
+def _page(url: str, params: tuple, as_of: datetime, page: int, per_page: int, scope_key: str,
+          _scope: TenantScope) -> Q.HistoryPage:
     flt = Q.HistoryFilter.from_params(dict(params))
-    matches = _matches(url, params, as_of) if flt.category else None
-    result = Q.view_page(engine(), flt, as_of, page, per_page, matches=matches)
+    matches = _matches(url, params, as_of, scope_key, _scope) if flt.category else None
+    result = Q.view_page(engine(), flt, as_of, page, per_page, matches=matches, scope=_scope)
     result.rows = Q.with_triage(result.rows, classify=product_triage)
     return result
 
 
-def load_page(view: Q.HistoryView, as_of: datetime, per_page: int = Q.PER_PAGE) -> Q.HistoryPage:
-    """The view's page (cached per view, pinned time and page)."""
+def load_page(view: Q.HistoryView, as_of: datetime, scope: TenantScope,
+              per_page: int = Q.PER_PAGE) -> Q.HistoryPage:
+    """The view's page (cached per view, pinned time, page and tenant scope)."""
     params = tuple(sorted(view.flt.to_params().items()))
-    return _page(database_url(), params, as_of, view.page, per_page)
+    return _page(database_url(), params, as_of, view.page, per_page, scope.cache_key(), scope)
 
 
 # --- filters -----------------------------------------------------------------------------
@@ -235,11 +248,13 @@ def _with_current(options: list[str], current: str | None) -> list[str]:
     return values
 
 
-def render_filters(view: Q.HistoryView, as_of: datetime) -> None:
-    """The filter bar; every change goes to the URL through a callback."""
+def render_filters(view: Q.HistoryView, as_of: datetime, scope: TenantScope) -> None:
+    """The filter bar (options within the tenant scope); every change goes to the URL
+    through a callback."""
     sync_widgets(view)
     flt = view.flt
     url = database_url()
+    key = scope.cache_key()
     top = st.columns([2.2, 3, 3.4, 1.2], vertical_alignment="bottom")
     top[0].segmented_control(
         "Window", list(WINDOW_LABELS), format_func=WINDOW_LABELS.get, key=KEY["window"],
@@ -259,20 +274,22 @@ def render_filters(view: Q.HistoryView, as_of: datetime) -> None:
                   help="Read the view again as of now (new traffic appears).")
     row = st.columns([2, 4, 2])
     row[0].selectbox(
-        "Tenant", _with_current(_tenants(url), flt.tenant), key=KEY["tenant"],
+        "Tenant", _with_current(_tenants(url, key, scope), flt.tenant), key=KEY["tenant"],
         format_func=lambda v: v or "All tenants",
         on_change=_on_filter_change, args=("tenant",),
     )
     since, _ = flt.time_range(as_of)
     endpoint_since = since if flt.tenant else None
     row[1].selectbox(
-        "Endpoint", _with_current(_endpoints(url, flt.tenant, endpoint_since), flt.endpoint),
-        key=KEY["endpoint"], format_func=lambda v: v or "All endpoints",
+        "Endpoint",
+        _with_current(_endpoints(url, flt.tenant, endpoint_since, key, scope), flt.endpoint),
+        key=KEY["endpoint"], format_func=lambda v: redact_url(v) or "All endpoints",
         on_change=_on_filter_change, args=("endpoint",),
         help="With a tenant: that tenant's endpoints seen in the window.",
     )
     row[2].selectbox(
-        "Event type", _with_current(_event_types(url), flt.event_type), key=KEY["event_type"],
+        "Event type", _with_current(_event_types(url, key, scope), flt.event_type),
+        key=KEY["event_type"],
         format_func=lambda v: v or "All event types",
         on_change=_on_filter_change, args=("event_type",),
     )
@@ -288,7 +305,8 @@ def render_filters(view: Q.HistoryView, as_of: datetime) -> None:
             step=timedelta(minutes=15),
         )
     if st.session_state.get(ERROR):
-        st.error(st.session_state[ERROR])
+        st.error("This filter cannot be applied:", icon="🛑")
+        st.code(st.session_state[ERROR], language=None, wrap_lines=True)
 
 
 def render_problems(problems: list[str]) -> None:
@@ -316,7 +334,7 @@ def totals_line(result: Q.HistoryPage) -> str:
 
 def render_summary(view: Q.HistoryView, result: Q.HistoryPage, as_of: datetime) -> None:
     """What the view is and how much it holds."""
-    st.text(view.flt.describe(as_of))
+    st.text(redact_text(view.flt.describe(as_of)))
     st.caption(totals_line(result))
     if result.by_category is not None and not result.note:
         counts = "   ".join(
@@ -324,11 +342,11 @@ def render_summary(view: Q.HistoryView, result: Q.HistoryPage, as_of: datetime) 
         )
         st.caption(f"Triage of the view's failed and pending deliveries:   {counts}")
     if result.note:
-        st.warning(result.note, icon="🧭")
+        st.warning(md(result.note), icon="🧭")
 
 
 def _excerpt(row: dict) -> str:
-    text = row.get("error") or row.get("response_body") or ""
+    text = redact_text(row.get("error")) or row.get("response_body") or ""
     text = " ".join(str(text).split())
     return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
 
@@ -349,7 +367,7 @@ def table_frame(rows: list[dict]) -> pd.DataFrame:
             "Status": r.get("status"),
             "HTTP": r.get("http_status"),
             "Tenant": r.get("tenant"),
-            "Endpoint": r.get("endpoint"),
+            "Endpoint": redact_url(r.get("endpoint")),
             "Event type": r.get("event_type"),
             "Error / response": _excerpt(r),
             "Reason": r.get("reason") or "",
@@ -437,13 +455,17 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
 
 
-def _field_text(value: Any) -> str:
+def _field_text(value: Any, name: str = "") -> str:
     if value is None:
         return "(null)"
     if isinstance(value, datetime):
         return to_rfc3339(value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, default=str)
+    if name == "endpoint":
+        return str(redact_url(value))
+    if name == "error":
+        return str(redact_text(value))
     return str(value)
 
 
@@ -460,7 +482,7 @@ def fields_frame(delivery: dict) -> pd.DataFrame:
         f for f in delivery if f not in FIELD_ORDER and f != "attempts_timeline"
     ]
     return pd.DataFrame(
-        {"Field": names, "Value": [_field_text(delivery[f]) for f in names]}
+        {"Field": names, "Value": [_field_text(delivery[f], f) for f in names]}
     )
 
 
@@ -472,7 +494,7 @@ def attempts_frame(delivery: dict) -> pd.DataFrame:
             "Finished (UTC)": to_rfc3339(a.get("finished_at")),
             "Status": a.get("status"),
             "HTTP": a.get("http_status"),
-            "Error": a.get("error") or "",
+            "Error": redact_text(a.get("error")) or "",
             "Duration ms": a.get("duration_ms"),
             "Operator": a.get("operator") or "",
             "Job": a.get("job_id") or "",
@@ -488,18 +510,20 @@ def attempts_frame(delivery: dict) -> pd.DataFrame:
     return frame
 
 
-def render_detail_actions(delivery: dict, triage) -> None:
-    """What the operator can do with this delivery: the recommended action, a replay, a link."""
+def render_detail_actions(delivery: dict, triage, identity: Identity) -> None:
+    """What the operator can do with this delivery: the recommended action, a replay (for
+    a role that may replay), a link."""
     st.markdown("**Recommended action**")
     st.text(triage.recommended_action if triage else "Nothing to do: the delivery succeeded.")
-    render_single_replay(delivery["id"])
+    render_single_replay(delivery, identity)
     st.caption("Link to this delivery")
     st.code(history_link(id=delivery["id"]), language=None)
 
 
-def render_detail(delivery_id: str) -> None:
-    """The delivery's detail: triage, every field, attempts, headers, body, payload."""
-    delivery = Q.get_delivery(engine(), delivery_id)
+def render_detail(delivery_id: str, identity: Identity) -> None:
+    """The delivery's detail: triage, every field, attempts, headers, body, payload (a
+    delivery outside the identity's tenants is "not in the store")."""
+    delivery = Q.get_delivery(engine(), delivery_id, scope=identity.scope)
     with st.container(border=True):
         head = st.columns([6, 1], vertical_alignment="center")
         head[0].subheader("Delivery detail")
@@ -518,7 +542,7 @@ def render_detail(delivery_id: str) -> None:
                 f"{delivery.get('attempts')} attempt(s) · last "
                 f"{to_rfc3339(delivery.get('last_attempt_at'))}\n"
                 f"tenant {delivery.get('tenant')} · {delivery.get('event_type') or '(no type)'}\n"
-                f"{delivery.get('endpoint')}"
+                f"{redact_url(delivery.get('endpoint'))}"
             )
         with right:
             st.markdown("**Triage**")
@@ -527,11 +551,12 @@ def render_detail(delivery_id: str) -> None:
             else:
                 B.render_badge(triage.category, triage.score)
                 st.text(triage.reason)
-            render_detail_actions(delivery, triage)
+            render_detail_actions(delivery, triage, identity)
         tabs = st.tabs(["Response", "Payload", "Attempts", "All fields"])
         with tabs[0]:
             st.caption("Transport error")
-            st.code(delivery.get("error") or "(none)", language=None, wrap_lines=True)
+            st.code(redact_text(delivery.get("error")) or "(none)", language=None,
+                    wrap_lines=True)
             st.caption("Response headers")
             headers = delivery.get("response_headers")
             st.code(_json_text(headers) if headers else "(none)", language="json",

@@ -6,6 +6,7 @@ import json
 
 import streamlit as st
 
+from intel.redact import redact_text, redact_url
 from intel.triage.result import PERMANENT, RATE_LIMITED, TRANSIENT, UNKNOWN
 
 #: Badge colour and meaning per category (as the delivery history shows them).
@@ -28,17 +29,18 @@ def category_badge(category: str) -> None:
 
 
 def show_delivery(delivery: dict) -> None:
-    """A delivery's status, error, headers and body, all as text (never markdown)."""
+    """A delivery's status, error, headers and body, all as text (never markdown); the
+    endpoint's credentials redacted."""
     http = delivery.get("http_status")
     st.text(
         f"Delivery {delivery.get('id')} · tenant {delivery.get('tenant')} · "
         f"{delivery.get('event_type') or '(no event type)'}\n"
-        f"Endpoint: {delivery.get('endpoint')}\n"
+        f"Endpoint: {redact_url(delivery.get('endpoint'))}\n"
         f"Status: {delivery.get('status')} · HTTP {http if http is not None else '(none)'} · "
         f"attempts {delivery.get('attempts')} · last attempt {delivery.get('last_attempt_at')}"
     )
     st.caption("Transport error")
-    st.code(delivery.get("error") or "(none)", language=None, wrap_lines=True)
+    st.code(redact_text(delivery.get("error")) or "(none)", language=None, wrap_lines=True)
     st.caption("Response headers")
     headers = delivery.get("response_headers")
     st.code(
@@ -50,12 +52,3 @@ def show_delivery(delivery: dict) -> None:
     body = delivery.get("response_body")
     st.code(body[:4000] if body else "(none)", language=None, wrap_lines=True)
 
-
-def md_escape(text: object) -> str:
-    """``text`` safe inside markdown-rendering elements (st.success, st.caption ...): every
-    ASCII punctuation character backslash-escaped, so ids and names never become links,
-    HTML, colour directives or formatting."""
-    return "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in str(text))
-
-
-_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")

@@ -11,16 +11,17 @@ dataframe cells.
 from __future__ import annotations
 
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 
+from intel.auth import Identity
+from intel.deliveries.query import get_delivery
+from intel.redact import redact_text
 from intel.replay import background
 from intel.replay import jobs as J
 from intel.replay import states as S
 from intel.replay.engine import replay_single
-from intel.store.schema import deliveries, delivery_attempts
-from intel.timeutil import utcnow
-from ui.session import current_operator, engine, require_operator, settings
+from ui.safe import md, redact_columns
+from ui.session import allowed, engine, now, require_identity, settings
 
 JOB_KEY = "replay_live_job"
 PROGRESS_EVERY_S = 1.0
@@ -34,94 +35,94 @@ _OUTCOME_ICON = {
 # --- single replay ----------------------------------------------------------------------
 
 
-def _replay_attempts(delivery_id: str) -> pd.DataFrame:
-    a = delivery_attempts
-    with engine().connect() as conn:
-        rows = conn.execute(
-            sa.select(a.c.finished_at, a.c.operator, a.c.status, a.c.http_status, a.c.error,
-                      a.c.duration_ms, a.c.job_id)
-            .where(a.c.delivery_id == delivery_id, a.c.kind == "replay")
-            .order_by(a.c.finished_at.desc())
-            .limit(50)
-        ).mappings().all()
+def _replay_attempts(delivery: dict) -> pd.DataFrame:
+    rows = [
+        {"finished_at": a.get("finished_at"), "operator": a.get("operator"),
+         "status": a.get("status"), "http_status": a.get("http_status"),
+         "error": redact_text(a.get("error")), "duration_ms": a.get("duration_ms"),
+         "job_id": a.get("job_id")}
+        for a in reversed(delivery.get("attempts_timeline") or [])
+        if a.get("kind") == "replay"
+    ][:50]
     return pd.DataFrame(rows, columns=["finished_at", "operator", "status", "http_status",
                                        "error", "duration_ms", "job_id"])
 
 
-def render_single_replay(delivery_id: str) -> None:
-    """The replay block of the delivery detail: past replays and a "Replay now" button."""
-    with engine().connect() as conn:
-        row = conn.execute(
-            sa.select(deliveries.c.status, deliveries.c.endpoint).where(
-                deliveries.c.id == delivery_id
-            )
-        ).one_or_none()
-    if row is None:
-        st.info("This delivery is not in the store.")
-        return
+def _may_act(identity: Identity, delivery_id: str) -> bool:
+    """Re-checked at the action: the role may replay, and the delivery is still there for
+    this identity."""
+    if not allowed(identity, "replay"):
+        return False
+    if get_delivery(engine(), delivery_id, scope=identity.scope) is None:
+        st.error("This delivery is not in the store.", icon="🔍")
+        return False
+    return True
+
+
+def render_single_replay(delivery: dict, identity: Identity) -> None:
+    """The replay block of the delivery detail (a delivery the identity may see): past
+    replays, and "Replay now" for a role that may replay."""
+    delivery_id = delivery["id"]
     st.markdown("**Replay**")
-    history = _replay_attempts(delivery_id)
+    history = _replay_attempts(delivery)
     if not history.empty:
         st.dataframe(history, hide_index=True, width="stretch",
                      column_config={"finished_at": st.column_config.DatetimeColumn(
                          "Finished (UTC)", format="YYYY-MM-DD HH:mm:ss")})
-    claim = J.claim_of(engine(), delivery_id)
+    claim = J.claim_of(engine(), delivery_id, scope=identity.scope)
     result_key = f"replay_single_result_{delivery_id}"
-    if row.status == "delivered":
+    may_replay = identity.can("replay")
+    if delivery.get("status") == "delivered":
         st.caption("Delivered: nothing to replay.")
     elif claim and claim["state"] == S.CLAIM_SENDING:
-        st.caption(f"Being replayed now by job {claim['job_id']}.")
+        st.caption(f"Being replayed now by job {md(claim['job_id'])}.")
     elif claim and claim["state"] == S.CLAIM_UNKNOWN:
         st.warning(
             "An earlier replay of this delivery was interrupted in flight: the receiver may "
             "already have it. Check with the receiver, then release the claim to send it "
             "again.", icon="❓",
         )
-        operator = require_operator()
-        if st.button("Release claim", key=f"release_{delivery_id}", disabled=not operator):
-            J.release_claim(engine(), delivery_id, operator=operator, now=utcnow())
+        if may_replay and st.button("Release claim", key=f"release_{delivery_id}") \
+                and _may_act(identity, delivery_id):
+            J.release_claim(engine(), delivery_id, operator=identity.name, now=now(),
+                            scope=identity.scope)
             st.rerun()
-    else:
-        operator = current_operator()
-        clicked = st.button(
-            "↻ Replay now", key=f"replay_{delivery_id}", type="primary",
-            disabled=not operator,
-            help="Send the stored payload to the endpoint again, signed (Standard Webhooks)"
-            if operator else "Enter your operator name in the sidebar first",
-        )
-        if not operator:
-            st.caption("Enter your operator name in the sidebar to replay.")
-        if clicked and operator:
-            with st.spinner("Replaying…"):
-                out = replay_single(engine(), delivery_id, operator=operator,
-                                    settings=settings().replay)
-            st.session_state[result_key] = {
-                "outcome": out.outcome, "http_status": out.http_status, "reason": out.reason,
-                "job_id": out.job_id,
-            }
-            st.rerun()
+    elif may_replay and st.button(
+        "↻ Replay now", key=f"replay_{delivery_id}", type="primary",
+        help="Send the stored payload to the endpoint again, signed (Standard Webhooks)",
+    ) and _may_act(identity, delivery_id):
+        with st.spinner("Replaying…"):
+            out = replay_single(engine(), delivery_id, operator=identity.name,
+                                settings=settings().replay, now=now(),
+                                scope=identity.scope)
+        st.session_state[result_key] = {
+            "outcome": out.outcome, "http_status": out.http_status, "reason": out.reason,
+            "job_id": out.job_id,
+        }
+        st.rerun()
     result = st.session_state.get(result_key)
     if result:
         icon = _OUTCOME_ICON.get(result["outcome"], "")
-        text = f"{icon} Replay {result['outcome']}" + (
-            f" (HTTP {result['http_status']})" if result["http_status"] else "")
+        text = f"{icon} Replay {md(result['outcome'])}" + (
+            f" (HTTP {int(result['http_status'])})" if result["http_status"] else "")
         if result["outcome"] == S.SUCCEEDED:
             st.success(text)
         else:
             st.error(text)
         if result["reason"]:
-            st.code(result["reason"], language=None, wrap_lines=True)
+            st.code(redact_text(result["reason"]), language=None, wrap_lines=True)
 
 
 # --- bulk: confirmation and launch ------------------------------------------------------
 
 
-def launch_job(delivery_ids: list[str], *, operator: str, source: str,
+def launch_job(delivery_ids: list[str], *, identity: Identity, source: str,
                filters: dict | None = None) -> str:
-    """Persist the job and start its runner process; returns the job id."""
-    job_id, _preview = J.create_job(engine(), delivery_ids, operator=operator, source=source,
-                                    now=utcnow(), filters=filters)
-    background.launch(job_id, operator=operator)
+    """Persist the job (under the signed-in name) and start its runner process."""
+    job_id, _preview = J.create_job(engine(), delivery_ids, operator=identity.name,
+                                    source=source, now=now(), filters=filters,
+                                    scope=identity.scope)
+    background.launch(job_id, operator=identity.name)
     st.session_state[JOB_KEY] = job_id
     return job_id
 
@@ -136,7 +137,8 @@ def _close_confirmation() -> None:
 def request_bulk_replay(delivery_ids: list[str], *, source: str = "manual",
                         filters: dict | None = None) -> None:
     """Open the confirmation dialog for ``delivery_ids`` (it stays open across reruns
-    until confirmed, cancelled or dismissed; ``render_pending_confirmation`` draws it)."""
+    until confirmed, cancelled or dismissed; ``render_pending_confirmation`` draws it).
+    The ids live in the session (server side), never in anything a browser sends."""
     st.session_state[PENDING_KEY] = {"ids": list(delivery_ids), "source": source,
                                      "filters": dict(filters or {})}
 
@@ -150,10 +152,13 @@ def render_pending_confirmation() -> None:
 @st.dialog("Replay these deliveries?", width="large", on_dismiss=_close_confirmation)
 def confirm_bulk_replay(delivery_ids: list[str], source: str = "manual",
                         filters: dict | None = None) -> None:
-    """The confirmation: count, endpoints, operator; "Start replay" persists the job and
+    """The confirmation: count, endpoints, who; "Start replay" persists the job and
     starts its runner."""
-    operator = current_operator()
-    preview = J.preview_replay(engine(), delivery_ids, filters)
+    identity = require_identity()
+    if not identity.can("replay"):
+        st.error("Your role may not replay deliveries.", icon="⛔")
+        return
+    preview = J.preview_replay(engine(), delivery_ids, filters, scope=identity.scope)
     cols = st.columns(3)
     cols[0].metric("Deliveries", preview.count)
     cols[1].metric("Endpoints", len(preview.endpoints))
@@ -166,8 +171,9 @@ def confirm_bulk_replay(delivery_ids: list[str], source: str = "manual",
     }
     held = {k: v for k, v in held.items() if v}
     if held:
-        st.caption("Will be skipped: " + ", ".join(f"{v} {k}" for k, v in held.items()))
-    st.dataframe(pd.DataFrame(preview.endpoints, columns=["endpoint", "tenant", "count"]),
+        st.caption("Will be skipped: " + ", ".join(f"{int(v)} {k}" for k, v in held.items()))
+    endpoints = pd.DataFrame(preview.endpoints, columns=["endpoint", "tenant", "count"])
+    st.dataframe(redact_columns(endpoints, urls=("endpoint",)),
                  hide_index=True, width="stretch",
                  height=min(36 * (len(preview.endpoints) + 1), 260))
     cfg = settings().replay
@@ -176,14 +182,11 @@ def confirm_bulk_replay(delivery_ids: list[str], source: str = "manual",
         f"{cfg.global_rate_per_s:g} started per second; a 429 pauses its endpoint for its "
         f"Retry-After; {cfg.circuit_breaker_failures} failures in a row stop an endpoint."
     )
-    if not operator:
-        st.warning("Enter your operator name in the sidebar first.", icon="👤")
-        return
-    st.text(f"Operator: {operator}")
+    st.text(f"Operator: {identity.name}")
     left, right = st.columns(2)
     if left.button("Start replay", type="primary", key="replay_confirm",
-                   disabled=preview.count == 0):
-        launch_job(delivery_ids, operator=operator, source=source, filters=filters)
+                   disabled=preview.count == 0) and allowed(identity, "replay"):
+        launch_job(delivery_ids, identity=identity, source=source, filters=filters)
         _close_confirmation()
         st.cache_data.clear()
         st.rerun()
@@ -196,15 +199,17 @@ def confirm_bulk_replay(delivery_ids: list[str], source: str = "manual",
 
 
 def _progress_body(job_id: str) -> bool:
-    """Draw the job's progress; True while it is still live."""
+    """Draw the job's progress (a job the identity may see); True while it is live."""
+    identity = require_identity()
     cfg = settings().replay
-    progress = J.job_progress(engine(), job_id, utcnow(), cfg.runner_stale_after_s)
+    progress = J.job_progress(engine(), job_id, now(), cfg.runner_stale_after_s,
+                              scope=identity.scope)
     if progress is None:
-        st.info(f"Replay job {job_id} is gone.")
+        st.info("This replay job is not in the store.", icon="🔍")
         return False
     live = progress["status"] in (S.JOB_PENDING, S.JOB_RUNNING)
-    label = (f"Job {job_id} ({progress['source']}, by {progress['created_by']}): "
-             f"{progress['status']} — {progress['done']}/{progress['total']}")
+    label = (f"Job {md(job_id)} ({md(progress['source'])}, by {md(progress['created_by'])}): "
+             f"{md(progress['status'])} — {int(progress['done'])}/{int(progress['total'])}")
     st.progress(min(1.0, progress["fraction"]), text=label)
     cols = st.columns(6)
     for col, key in zip(cols, ("succeeded", "failed", "skipped", "refused", "cancelled",
@@ -212,21 +217,22 @@ def _progress_body(job_id: str) -> bool:
         col.metric(key.capitalize(), progress[key])
     if progress["stale"]:
         st.warning("The runner of this job stopped beating: it will be resumed by the next "
-                   "runner, or run `python -m intel replay --resume " + job_id + "`.",
-                   icon="⚠️")
+                   "runner, or run this:", icon="⚠️")
+        st.code(f"python -m intel replay --resume {job_id}", language=None)
     paused = [e for e in progress["endpoints"] if e.get("paused_for_s")]
     stopped = [e for e in progress["endpoints"] if e.get("stopped")]
     if paused:
         st.caption(f"{len(paused)} endpoint(s) paused by a 429 Retry-After.")
     if stopped or progress["notes"]:
         notes = pd.DataFrame(progress["notes"], columns=["endpoint", "state", "reason", "count"])
-        st.dataframe(notes, hide_index=True, width="stretch")
+        st.dataframe(redact_columns(notes, urls=("endpoint",), texts=("reason",)),
+                     hide_index=True, width="stretch")
     if live:
-        operator = current_operator()
-        if st.button("Cancel job", key=f"cancel_{job_id}", disabled=not operator
-                     or progress["cancel_requested"]):
-            J.request_cancel(engine(), job_id, operator=operator, now=utcnow(),
-                             stale_after_s=cfg.runner_stale_after_s)
+        if identity.can("replay") and st.button(
+            "Cancel job", key=f"cancel_{job_id}", disabled=progress["cancel_requested"]
+        ) and allowed(identity, "replay"):
+            J.request_cancel(engine(), job_id, operator=identity.name, now=now(),
+                             stale_after_s=cfg.runner_stale_after_s, scope=identity.scope)
             st.rerun()
         if progress["cancel_requested"]:
             st.caption("Cancel requested: the runner stops after the replays in flight.")
@@ -240,25 +246,26 @@ def _progress_fragment(job_id: str) -> None:
         st.rerun()  # redraw the page without the timer, with fresh figures
 
 
-def render_job_progress(job_id: str) -> None:
+def render_job_progress(job_id: str, identity: Identity) -> None:
     """Live progress of ``job_id``: re-runs every second while the job is live."""
     cfg = settings().replay
-    progress = J.job_progress(engine(), job_id, utcnow(), cfg.runner_stale_after_s)
+    progress = J.job_progress(engine(), job_id, now(), cfg.runner_stale_after_s,
+                              scope=identity.scope)
     live = bool(progress and progress["status"] in (S.JOB_PENDING, S.JOB_RUNNING))
     st.session_state[f"{JOB_KEY}_was_live_{job_id}"] = live
     st.fragment(_progress_fragment, run_every=PROGRESS_EVERY_S if live else None)(job_id)
 
 
-def render_live_job() -> None:
+def render_live_job(identity: Identity) -> None:
     """The progress of the job this session launched last, if any."""
     job_id = st.session_state.get(JOB_KEY)
     if job_id:
-        render_job_progress(job_id)
+        render_job_progress(job_id, identity)
 
 
-def render_recent_jobs(limit: int = 10) -> None:
-    """Recent replay jobs, newest first, with their counts."""
-    rows = J.list_jobs(engine(), limit=limit)
+def render_recent_jobs(identity: Identity, limit: int = 10) -> None:
+    """Recent replay jobs the identity may see, newest first, with their counts."""
+    rows = J.list_jobs(engine(), limit=limit, scope=identity.scope)
     rows = [r for r in rows if r["source"] != "single"]
     if not rows:
         st.caption("No bulk replay jobs yet.")

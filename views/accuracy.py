@@ -1,4 +1,8 @@
-"""Accuracy: how well triage agrees with the operators' labels, and the optional model."""
+"""Accuracy: how well triage agrees with the operators' labels, and the optional model.
+
+The report covers the labels within the signed-in identity's tenants. Training the model
+and switching it on or off are for admins (``model.switch``); others see its state.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,19 @@ import streamlit as st
 from intel.labels.accuracy import accuracy_report
 from intel.labels.flags import model_enabled, set_model_enabled
 from intel.labels.modelstore import model_info, resolve_model_path, train_model
-from intel.timeutil import to_rfc3339, utcnow
+from intel.timeutil import to_rfc3339
 from intel.triage import CATEGORIES
 from intel.triage.evaluate import ROLLOUT_GATE
 from intel.triage.model import MIN_LABELS, InsufficientLabels
-from ui.labels import md_escape
-from ui.session import current_operator, engine, settings
+from ui.safe import md, redact_columns
+from ui.session import allowed, engine, now, require_identity, settings
 
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+identity = require_identity()
 st.title("🎯 Triage accuracy")
 st.caption(
     "The rules' answers compared with the operators' labels (Labels page). A "
@@ -31,7 +36,7 @@ st.caption(
 db = engine()
 cfg = settings().triage
 with db.connect() as conn:
-    result = accuracy_report(conn, gate=ROLLOUT_GATE)
+    result = accuracy_report(conn, gate=ROLLOUT_GATE, scope=identity.scope)
 report = result.report
 
 if report.n == 0:
@@ -112,7 +117,8 @@ else:
 
     st.subheader(f"'Safe to retry' false positives ({report.false_positive_count})")
     if result.false_positives:
-        st.dataframe(pd.DataFrame(result.false_positives), hide_index=True, key="acc_fps")
+        st.dataframe(redact_columns(pd.DataFrame(result.false_positives), urls=("endpoint",),
+                                    texts=("error",)), hide_index=True, key="acc_fps")
     else:
         st.caption("None: no delivery labelled as not transient was called safe to retry.")
 
@@ -151,7 +157,8 @@ else:
 
     with st.expander(f"Every wrong answer ({len(result.mistakes)})"):
         if result.mistakes:
-            st.dataframe(pd.DataFrame(result.mistakes), hide_index=True, key="acc_mistakes")
+            st.dataframe(redact_columns(pd.DataFrame(result.mistakes), urls=("endpoint",),
+                                        texts=("error",)), hide_index=True, key="acc_mistakes")
         else:
             st.caption("None.")
 
@@ -161,10 +168,10 @@ st.header("Optional learned model")
 st.caption(
     "A scikit-learn model trained on the stored labels (status code, rate-limit header flags, "
     "text of the error and body), evaluated by stratified 5-fold cross-validation. It is used "
-    "only when an operator turns it on, and only where the rules are unsure; it can never "
+    "only when an admin turns it on, and only where the rules are unsure; it can never "
     "make a delivery 'safe to retry' that the rules call permanent."
 )
-operator = current_operator()
+may_switch = identity.can("model.switch")
 flash = st.session_state.pop("acc_flash", None)
 if flash:
     st.success(flash, icon="🧪")
@@ -172,7 +179,12 @@ info = model_info(cfg.model_path)
 path = resolve_model_path(cfg.model_path)
 
 if info is None:
-    st.info(f"No model trained yet (it would be saved at {md_escape(path)}).", icon="🧪")
+    st.info(f"No model trained yet (it would be saved at {md(path)}).", icon="🧪")
+elif not identity.scope.unrestricted:
+    # Trained on every tenant's labels: platform-wide figures are not for a tenant scope.
+    st.text(f"A model is trained (at {info.get('trained_at')}).")
+    st.caption("Its figures cover every tenant's labels: they are shown to identities "
+               "without a tenant limit only.")
 else:
     st.text(
         f"Model trained by {info.get('trained_by')} at {info.get('trained_at')} on "
@@ -205,16 +217,30 @@ else:
     )
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="acc_model_vs_rules")
 
+with db.connect() as conn:
+    flag = model_enabled(conn, default=cfg.model_enabled)
+if flag.updated_by:
+    set_by = f"Set by {md(flag.updated_by)} at {md(to_rfc3339(flag.updated_at))}."
+else:
+    set_by = "Not set by anyone yet: the config default (triage.model\\_enabled) applies."
+
+if not may_switch:
+    st.text(f"Model in triage: {'on' if flag.value else 'off'}")
+    st.caption(set_by + f" Training and switching the model are for admins; your role is "
+                        f"{identity.role.value}.")
+    st.stop()
+
 cols = st.columns(2)
 with cols[0]:
-    if st.button("Train model", key="acc_train", disabled=operator is None,
-                 help=f"Needs at least {MIN_LABELS} labelled deliveries"):
+    if st.button("Train model", key="acc_train",
+                 help=f"Needs at least {MIN_LABELS} labelled deliveries") \
+            and allowed(identity, "model.switch"):
         try:
             with st.spinner("Training and cross-validating…"), db.begin() as conn:
-                outcome = train_model(conn, model_path=cfg.model_path, actor=operator,
-                                      now=utcnow())
+                outcome = train_model(conn, model_path=cfg.model_path, actor=identity.name,
+                                      now=now())
         except InsufficientLabels as exc:
-            st.warning(f"Not trained: {md_escape(exc)}", icon="🏷️")
+            st.warning(f"Not trained: {md(exc)}", icon="🏷️")
         else:
             st.session_state["acc_flash"] = (
                 f"Trained on {outcome.metadata['labels_used']} labels: CV accuracy "
@@ -222,19 +248,12 @@ with cols[0]:
                 "same labels)."
             )
             st.rerun()
-    if operator is None:
-        st.caption("Enter your operator name in the sidebar to train or switch the model.")
 with cols[1]:
-    with db.connect() as conn:
-        flag = model_enabled(conn, default=cfg.model_enabled)
     wanted = st.toggle("Use model in triage", value=flag.value,
-                       disabled=operator is None or (info is None and not flag.value),
-                       help="Operators opt in; recorded in the audit trail.")
-    if flag.updated_by:
-        st.caption(f"Set by {md_escape(flag.updated_by)} at {to_rfc3339(flag.updated_at)}.")
-    else:
-        st.caption("Not set by anyone yet: the config default (triage.model_enabled) applies.")
-    if operator and wanted != flag.value:
+                       disabled=info is None and not flag.value,
+                       help="Admins opt in; recorded in the audit trail.")
+    st.caption(set_by)
+    if wanted != flag.value and allowed(identity, "model.switch"):
         with db.begin() as conn:
-            set_model_enabled(conn, wanted, actor=operator, now=utcnow())
+            set_model_enabled(conn, wanted, actor=identity.name, now=now())
         st.rerun()

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import streamlit as st
 
+from intel.auth import TenantScope
+from intel.deliveries.query import tenants as list_tenants
 from intel.settings import database_url
-from intel.store.schema import deliveries
-from intel.timeutil import utcnow
 from ui.advisor import render_advisor_panel
 from ui.replay import render_job_progress, render_recent_jobs
-from ui.session import engine
+from ui.session import engine, now, require_identity
 
 WINDOWS = {"1h": "Last hour", "24h": "Last 24 hours", "7d": "Last 7 days"}
 ALL = "All tenants"
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _tenants(url: str) -> list[str]:
-    del url
-    with engine().connect() as conn:
-        return list(
-            conn.execute(
-                sa.select(deliveries.c.tenant).distinct().order_by(deliveries.c.tenant).limit(500)
-            ).scalars()
-        )
+def _tenants(url: str, scope_key: str, _scope: TenantScope) -> list[str]:
+    del url, scope_key
+    return list_tenants(engine(), scope=_scope)
 
 
+identity = require_identity()
 st.title("🧠 Replay advisor")
 st.caption("Failures the advisor is confident a replay will fix, because triage calls them "
            "transient and their endpoint has answered successfully since.")
@@ -36,10 +31,10 @@ window = params.get("window", "24h")
 if window not in WINDOWS:
     st.warning("The link's window is not one of 1h, 24h, 7d; showing the last 24 hours.")
     window = "24h"
-tenants = _tenants(database_url())
+tenants = _tenants(database_url(), identity.scope.cache_key(), identity.scope)
 tenant = params.get("tenant") or None
 if tenant and tenant not in tenants:
-    tenants = [tenant, *tenants]
+    tenants = [tenant, *tenants]  # a link to a tenant with no deliveries (for this identity)
 
 left, right = st.columns([2, 3])
 chosen = left.selectbox("Tenant", [ALL, *tenants],
@@ -51,13 +46,14 @@ st.query_params.update({"window": window, **({"tenant": tenant} if tenant else {
 if not tenant and "tenant" in st.query_params:
     del st.query_params["tenant"]
 
-render_advisor_panel(tenant, window, key="advisor_page", expanded_why=True)
+render_advisor_panel(tenant, window, identity=identity, key="advisor_page", expanded_why=True)
 
 job_param = params.get("job")
 if job_param:
-    st.subheader(f"Replay job {job_param}")
-    render_job_progress(job_param)
+    st.subheader("Replay job")
+    st.code(job_param, language=None)  # from the URL: shown as text, never Markdown
+    render_job_progress(job_param, identity)
 
 st.subheader("Recent replay jobs")
-render_recent_jobs()
-st.caption(f"As of {utcnow():%Y-%m-%d %H:%M:%S} UTC.")
+render_recent_jobs(identity)
+st.caption(f"As of {now():%Y-%m-%d %H:%M:%S} UTC.")

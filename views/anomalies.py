@@ -13,10 +13,10 @@ import streamlit as st
 from intel.detect.rules import RULES
 from intel.incidents.queries import incident_history
 from intel.incidents.timeline import failures_per_bucket, incident_spans
-from intel.timeutil import utcnow
 from ui.anomalies import TIMELINE, WINDOWS, active_section, incidents_frame, timeline_chart
-from ui.session import engine, settings
+from ui.session import engine, now, require_identity, settings
 
+identity = require_identity()
 st.title("🚨 Anomalies")
 run_every = settings().worker.interval_s
 st.fragment(run_every=run_every)(active_section)()
@@ -25,20 +25,20 @@ st.subheader("Timeline")
 span_label = st.segmented_control("Timeline span", list(TIMELINE), default="24 h",
                                   key="timeline_span") or "24 h"
 span, bucket_s = TIMELINE[span_label]
-now = utcnow()
+at = now()
 with engine().connect() as conn:
-    points = failures_per_bucket(conn, now - span, now, bucket_s)
-    spans = incident_spans(conn, now - span, now)
-st.altair_chart(timeline_chart(points, spans, now), width="stretch")
+    points = failures_per_bucket(conn, at - span, at, bucket_s, scope=identity.scope)
+    spans = incident_spans(conn, at - span, at, scope=identity.scope)
+st.altair_chart(timeline_chart(points, spans, at), width="stretch")
 st.caption(f"Failed deliveries per {bucket_s // 60} min; shaded: incidents while active.")
 
 st.subheader("History")
 window = st.segmented_control("Detected in the last", list(WINDOWS), default="7 days",
                               key="history_window") or "7 days"
 with engine().connect() as conn:
-    history = incident_history(conn, since=now - WINDOWS[window])
+    history = incident_history(conn, since=at - WINDOWS[window], scope=identity.scope)
 if history:
-    st.dataframe(incidents_frame(history, now), hide_index=True, key="incident_history")
+    st.dataframe(incidents_frame(history, at), hide_index=True, key="incident_history")
 else:
     st.info("No incidents in this period.")
 

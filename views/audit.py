@@ -3,8 +3,10 @@
 URL parameters: ``actor``, ``action`` (a prefix: ``replay`` matches ``replay.single`` and
 ``replay.job.start``), ``target_type``, ``target`` (target id), ``window`` (``1h`` |
 ``24h`` | ``7d`` | ``30d`` | ``all`` | ``custom`` with ``since``/``until``, RFC 3339),
-``page``. Details are shown as JSON text; summaries and targets only as table cells or
-text (they may quote untrusted data such as endpoint URLs).
+``page``. Only events within the signed-in identity's tenants are listed (platform-wide
+events only to identities without a tenant limit). Details are shown as JSON text;
+summaries and targets only as table cells or text (they may quote untrusted data such as
+endpoint URLs, whose credentials are redacted).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import pandas as pd
 import streamlit as st
 
 from intel.audit import AuditFilter, distinct_values, list_events
+from intel.auth import TenantScope
+from intel.redact import redact_text
 from intel.settings import database_url
-from intel.timeutil import ensure_utc, parse_timestamp, to_rfc3339, utcnow
-from ui.session import engine
+from intel.timeutil import ensure_utc, parse_timestamp, to_rfc3339
+from ui.session import engine, now, require_identity
 
 PARAMS = ("actor", "action", "target_type", "target", "window", "since", "until", "page")
 WINDOWS = {
@@ -134,7 +138,7 @@ def _on_change() -> None:
     params = to_params(state)
     write_params(params)
     s[SYNCED] = {k: v for k, v in params.items() if k != "page"}
-    s[AS_OF] = utcnow().replace(microsecond=0)
+    s[AS_OF] = now().replace(microsecond=0)
 
 
 def _go_to(page: int) -> None:
@@ -144,12 +148,13 @@ def _go_to(page: int) -> None:
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _choices(url: str) -> tuple[list[str], list[str], list[str]]:
-    actors = distinct_values(engine(), "actor")
-    actions = distinct_values(engine(), "action")
+def _choices(url: str, scope_key: str,
+             _scope: TenantScope) -> tuple[list[str], list[str], list[str]]:
+    actors = distinct_values(engine(), "actor", scope=_scope)
+    actions = distinct_values(engine(), "action", scope=_scope)
     prefixes = sorted({".".join(a.split(".")[:i]) for a in actions
                        for i in range(1, a.count(".") + 2)})
-    return actors, prefixes, distinct_values(engine(), "target_type")
+    return actors, prefixes, distinct_values(engine(), "target_type", scope=_scope)
 
 
 ANY = ""  # the "no filter" option of a picker (None would read as "nothing chosen")
@@ -162,6 +167,7 @@ def _with(options: list[str], current: str | None) -> list[str]:
     return values
 
 
+identity = require_identity()
 st.title("📜 Audit trail")
 st.caption("Every operator and system action, newest first. Select an event to read its details.")
 
@@ -179,14 +185,15 @@ if st.session_state.get(SYNCED) != synced:
         value = state[name]
         st.session_state[KEY[name]] = None if value is None else value.replace(tzinfo=None)
     st.session_state[SYNCED] = synced
-    st.session_state[AS_OF] = utcnow().replace(microsecond=0)
-now = st.session_state.get(AS_OF) or utcnow().replace(microsecond=0)
+    st.session_state[AS_OF] = now().replace(microsecond=0)
+as_of = st.session_state.get(AS_OF) or now().replace(microsecond=0)
 
 if problems:
     st.warning("Some parameters of the link were not understood and are ignored:", icon="🔗")
     st.text("\n".join(problems))
 
-actors, prefixes, target_types = _choices(database_url())
+actors, prefixes, target_types = _choices(database_url(), identity.scope.cache_key(),
+                                          identity.scope)
 top = st.columns([3, 2, 2, 2, 3], vertical_alignment="bottom")
 top[0].segmented_control("Window", list(WINDOW_CHOICES), format_func=WINDOW_LABELS.get,
                          key=KEY["window"], required=True, on_change=_on_change)
@@ -207,9 +214,10 @@ if state["window"] == "custom":
     custom[1].datetime_input("Until (UTC, excluded)", value=None, key=KEY["until"],
                              on_change=_on_change, format="YYYY-MM-DD")
 
-flt = to_filter(state, now)
+flt = to_filter(state, as_of)
 page = state["page"]
-events, total = list_events(engine(), flt, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+events, total = list_events(engine(), flt, limit=PER_PAGE, offset=(page - 1) * PER_PAGE,
+                            scope=identity.scope)
 pages = max(1, -(-total // PER_PAGE))
 if page > pages and total:
     _go_to(pages)
@@ -218,7 +226,7 @@ if page > pages and total:
 st.text(flt.describe())
 first = (page - 1) * PER_PAGE + 1 if events else 0
 st.caption(f"Showing {first:,}–{first + len(events) - 1 if events else 0:,} of {total:,} events"
-           + (f" · as of {now:%Y-%m-%d %H:%M} UTC" if state["window"] in WINDOWS else ""))
+           + (f" · as of {as_of:%Y-%m-%d %H:%M} UTC" if state["window"] in WINDOWS else ""))
 
 frame = pd.DataFrame.from_records(
     [
@@ -229,8 +237,8 @@ frame = pd.DataFrame.from_records(
             "Action": e["action"],
             "Target type": e.get("target_type") or "",
             "Target id": e.get("target_id") or "",
-            "Summary": e.get("summary") or "",
-            "Details": json.dumps(e["details"], ensure_ascii=False, default=str)
+            "Summary": redact_text(e.get("summary")) or "",
+            "Details": redact_text(json.dumps(e["details"], ensure_ascii=False, default=str))
             if e.get("details") is not None else "",
             "Event": e["id"],
         }
@@ -240,7 +248,7 @@ frame = pd.DataFrame.from_records(
              "Details", "Event"],
 )
 table_key = "audit_table_" + hashlib.sha1(
-    json.dumps([canonical, to_rfc3339(now)], sort_keys=True).encode()
+    json.dumps([canonical, to_rfc3339(as_of)], sort_keys=True).encode()
 ).hexdigest()[:12]
 selection = st.dataframe(
     frame,
@@ -276,6 +284,7 @@ if rows and 0 <= rows[0] < len(events):
             f"target: {event.get('target_type') or '-'} {event.get('target_id') or ''}"
         )
         if event.get("summary"):
-            st.text(event["summary"])
-        st.code(json.dumps(event.get("details"), indent=2, ensure_ascii=False, default=str),
+            st.text(redact_text(event["summary"]))
+        st.code(redact_text(json.dumps(event.get("details"), indent=2, ensure_ascii=False,
+                                       default=str)),
                 language="json", wrap_lines=True)

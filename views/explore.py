@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from intel.cache import get_cache
+from intel.csvsafe import frame_to_csv
 from intel.explore import (
     DIMENSIONS,
     MEASURES,
@@ -16,14 +17,14 @@ from intel.explore import (
     explore_result,
     from_params,
     result_frame,
-    to_csv,
 )
 from intel.explore.query import MAX_LIMIT, WINDOWS
 from intel.explore.run import column_labels
 from intel.store.schema import DELIVERY_STATUSES
-from intel.timeutil import to_rfc3339, utcnow
+from intel.timeutil import to_rfc3339
 from ui.insights import explore_chart, link_column
-from ui.session import engine
+from ui.safe import redact_columns
+from ui.session import engine, now, require_identity
 
 ANY = "(any)"
 KEYS = {
@@ -33,6 +34,7 @@ KEYS = {
     "measure": "explore_measure", "limit": "explore_limit",
 }
 
+identity = require_identity()
 st.title("🔎 Explore")
 st.caption("Group deliveries by one or two dimensions and measure them. The view is in the "
            "page address: copy it to share exactly what you see.")
@@ -112,14 +114,13 @@ shared = query.to_params()
 st.query_params.from_dict(shared)
 state["explore_url_state"] = _url_state(shared)
 
-now = utcnow()
 try:
-    result = explore_result(engine(), query, now, cache=get_cache())
+    result = explore_result(engine(), query, now(), cache=get_cache(), scope=identity.scope)
 except Exception as exc:  # database unreachable and the like
     st.error("The query could not run.", icon="🛑")
     st.code(f"{type(exc).__name__}: {exc}", language=None)
     st.stop()
-frame = result_frame(result)
+frame = redact_columns(result_frame(result), urls=("endpoint",))
 
 st.caption(f"{result['since']} – {result['until']} (UTC) · {len(frame):,} rows · "
            f"computed {result['as_of']}")
@@ -139,7 +140,8 @@ if "failure_ratio" in frame.columns:
 st.dataframe(frame, hide_index=True, column_config=config)
 
 cols = st.columns([1, 3])
-cols[0].download_button("⬇ Download CSV", to_csv(frame.drop(columns=["link"], errors="ignore")),
+cols[0].download_button("⬇ Download CSV",
+                        frame_to_csv(frame.drop(columns=["link"], errors="ignore")),
                         file_name="explore.csv", mime="text/csv")
 with cols[1]:
     st.text("Share this view:")

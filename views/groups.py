@@ -6,15 +6,20 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
+from intel.auth import TenantScope
 from intel.groups import failure_groups, group_link, tenants_with_failures
+from intel.redact import redact_text, redact_url
 from intel.settings import database_url
-from intel.timeutil import parse_timestamp, to_rfc3339, utcnow
-from ui.labels import CATEGORY_ICON, CATEGORY_STYLE, md_escape
-from ui.session import engine, settings
+from intel.timeutil import parse_timestamp, to_rfc3339
+from ui.labels import CATEGORY_ICON, CATEGORY_STYLE
+from ui.safe import md
+from ui.session import engine, now, require_identity, settings
 
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 MAX_ROWS = 300
 
+identity = require_identity()
+scope = identity.scope
 st.title("🧩 Failure groups")
 st.caption(
     "Failures folded by endpoint, triage category and normalised error signature "
@@ -27,7 +32,7 @@ initial_window = params.get("window", "24h")
 if initial_window not in window_keys:
     initial_window = "24h"
 
-now = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)  # cacheable edge
+edge = now().replace(second=0, microsecond=0) + timedelta(minutes=1)  # cacheable edge
 FOLDS = {"signature": "error signature", "rule": "triage rule (coarser)"}
 initial_fold = params.get("fold", "signature")
 if initial_fold not in FOLDS:
@@ -42,7 +47,7 @@ if window == "custom":
     except ValueError:
         st.warning("The since/until in the link are not RFC 3339 times; showing the last day.")
         default_since = default_until = None
-    default_until = default_until or now
+    default_until = default_until or edge
     default_since = default_since or default_until - timedelta(days=1)
     default_days = (default_since.date(), (default_until - timedelta(microseconds=1)).date())
     picked = cols[1].date_input("From / to (UTC, whole days)", value=default_days,
@@ -53,27 +58,28 @@ if window == "custom":
     else:  # untouched: the exact times of the link
         since, until = default_since, default_until
 else:
-    until = now
-    since = now - WINDOWS[window]
+    until = edge
+    since = edge - WINDOWS[window]
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _tenants(url: str, since: datetime, until: datetime) -> list[str]:
+def _tenants(url: str, since: datetime, until: datetime, scope_key: str,
+             _scope: TenantScope) -> list[str]:
     with engine().connect() as conn:
-        return tenants_with_failures(conn, since=since, until=until)
+        return tenants_with_failures(conn, since=since, until=until, scope=_scope)
 
 
 @st.cache_data(ttl=60, show_spinner="Folding failures…")
 def _groups(url: str, since: datetime, until: datetime, tenant: str | None, prefix: int,
-            fold: str):
+            fold: str, scope_key: str, _scope: TenantScope):
     with engine().connect() as conn:
         result = failure_groups(conn, since=since, until=until, tenant=tenant,
-                                body_prefix=prefix, by=fold)
+                                body_prefix=prefix, by=fold, scope=_scope)
     return result
 
 
 url = database_url()
-tenant_options = ["(all tenants)", *_tenants(url, since, until)]
+tenant_options = ["(all tenants)", *_tenants(url, since, until, scope.cache_key(), scope)]
 wanted_tenant = params.get("tenant")
 tenant_index = tenant_options.index(wanted_tenant) if wanted_tenant in tenant_options else 0
 tenant_choice = cols[2].selectbox("Tenant", tenant_options, index=tenant_index,
@@ -97,7 +103,8 @@ if window == "custom":
 if dict(params) != new_params:
     params.from_dict(new_params)
 
-result = _groups(url, since, until, tenant, settings().triage.groups_body_prefix, fold)
+result = _groups(url, since, until, tenant, settings().triage.groups_body_prefix, fold,
+                 scope.cache_key(), scope)
 groups = result.groups
 
 m = st.columns(3)
@@ -107,7 +114,7 @@ m[2].metric("Distinct raw forms", f"{result.distinct_rows:,}",
             help="Distinct (endpoint, status, error, body start, rate-limit headers) "
                  "combinations the database returned before folding.")
 st.caption(f"{to_rfc3339(since)} → {to_rfc3339(until)} (UTC)"
-           + (f" · tenant {md_escape(tenant)}" if tenant else ""))
+           + (f" · tenant {md(tenant)}" if tenant else ""))
 
 if not groups:
     st.info("No failures in this window.", icon="✅")
@@ -120,9 +127,9 @@ rows = [
     {
         "failures": g.count,
         "category": f"{CATEGORY_ICON.get(g.category, '')} {g.category}",
-        "endpoint": g.endpoint,
+        "endpoint": redact_url(g.endpoint),
         "tenant": g.tenant,
-        "example": g.example_text[:300],
+        "example": redact_text(g.example_text[:300]),
         "first seen": to_rfc3339(g.first_seen),
         "last seen": to_rfc3339(g.last_seen),
         "action": g.recommended_action,
@@ -153,16 +160,16 @@ if picked and picked[0] < len(shown):
     st.text(
         f"Category: {group.category} ({meaning}) · score {group.score} · "
         f"{group.variants} raw form(s) folded\n"
-        f"Endpoint: {group.endpoint}\nTenant: {group.tenant}\n"
+        f"Endpoint: {redact_url(group.endpoint)}\nTenant: {group.tenant}\n"
         f"First seen {to_rfc3339(group.first_seen)} · last seen {to_rfc3339(group.last_seen)}"
     )
     st.caption("Recommended action")
     st.text(group.recommended_action)
     st.caption("Reason (for the example)")
     st.text(group.reason)
-    st.caption(f"Example: delivery {md_escape(group.example_id)}")
-    st.code(group.example_text, language=None, wrap_lines=True)
+    st.caption(f"Example: delivery {md(group.example_id)}")
+    st.code(redact_text(group.example_text), language=None, wrap_lines=True)
     st.caption("Normalised signature")
-    st.code(group.signature, language=None, wrap_lines=True)
+    st.code(redact_text(group.signature), language=None, wrap_lines=True)
     st.link_button("Open these failures in the delivery history", group_link(group,
                    tenant=tenant))

@@ -10,7 +10,7 @@ from intel.cache import get_cache
 from intel.insights.adoption import record_insights_view
 from intel.insights.api import load_insights
 from intel.insights.periods import DEFAULT_PERIOD, PERIODS
-from intel.timeutil import parse_timestamp, utcnow
+from intel.timeutil import parse_timestamp
 from ui.insights import (
     accuracy_gauge,
     activity_heatmap_chart,
@@ -19,8 +19,10 @@ from ui.insights import (
     percent,
     replay_trend_chart,
 )
-from ui.session import current_operator, engine, settings
+from ui.safe import redact_columns
+from ui.session import engine, now, require_identity, settings
 
+identity = require_identity()
 st.title("📊 Insights")
 
 # --- period (in the URL, so a view can be shared) --------------------------------------
@@ -40,20 +42,19 @@ cache = get_cache()
 if top[1].button("↻ Recompute", help="Drop the cached figures and compute them again"):
     cache.invalidate()
 
-now = utcnow()
+at = now()
 config = settings().insights
 
 # --- adoption signal: "opened Insights", once per session per day ------------------------
-operator = current_operator()
-if operator:
-    seen = (operator, now.date().isoformat())
-    if st.session_state.get("insights_view_recorded") != seen:
-        with engine().begin() as conn:
-            record_insights_view(conn, operator=operator, now=now, period=period)
-        st.session_state["insights_view_recorded"] = seen
+seen = (identity.name, at.date().isoformat())
+if st.session_state.get("insights_view_recorded") != seen:
+    with engine().begin() as conn:
+        record_insights_view(conn, operator=identity.name, now=at, period=period)
+    st.session_state["insights_view_recorded"] = seen
 
 try:
-    data = load_insights(engine(), now=now, period=period, settings=config, cache=cache)
+    data = load_insights(engine(), now=at, period=period, settings=config, cache=cache,
+                         scope=identity.scope)
 except Exception as exc:  # unreachable database and the like: say so, keep the app up
     st.error("Insights could not be computed.", icon="🛑")
     st.code(f"{type(exc).__name__}: {exc}", language=None)
@@ -102,7 +103,7 @@ with right:
 st.subheader("Top failing endpoints")
 rows = data["endpoints"]["endpoints"]
 if rows:
-    frame = pd.DataFrame(rows)
+    frame = redact_columns(pd.DataFrame(rows), urls=("endpoint",))
     frame["success_rate"] = frame["success_rate"] * 100
     st.dataframe(
         frame[["endpoint", "failures", "success_rate", "trend", "previous_failures",
@@ -174,7 +175,7 @@ with right:
 st.subheader("Recommendations")
 recs = data["recommendations"]["recommendations"]
 if recs:
-    frame = pd.DataFrame(recs)
+    frame = redact_columns(pd.DataFrame(recs), texts=("text", "evidence"))
     frame.insert(0, "rank", range(1, len(frame) + 1))
     st.dataframe(
         frame[["rank", "text", "evidence", "impact", "link"]],

@@ -33,8 +33,10 @@ How it decides
        open incident: a replay now would fail. The reason says which.
    ``retry_later``
        ``rate-limited``: not before ``last_attempt_at`` + ``Retry-After`` (or the
-       ``RateLimit-Reset`` / ``X-RateLimit-Reset`` header); ``not_before`` is null when
-       the response gave no time.
+       ``RateLimit-Reset`` / ``X-RateLimit-Reset`` header), read by
+       ``intel.replay.retry_after`` as the replay sender reads it; ``not_before`` is null
+       when the response gave no usable time, and a wait beyond a week (``inf``,
+       ``1e300``) is capped to a week and says so.
    ``investigate``
        ``permanent-4xx``: never recommended; a replay cannot fix it.
    ``review``
@@ -57,19 +59,30 @@ How likely the recommended replays are to succeed, from the evidence behind them
 * **medium**: the mean triage score is 85 or more, and at least 75 % go to cleanly
   recovered endpoints.
 * **low**: anything else, including when nothing is recommended.
+
+Tenant scope
+------------
+``scope`` (CONTRACTS §6; default every tenant): a tenant-scoped identity's advice is
+computed from its tenants' data alone — the candidates, the endpoint health (successes
+and failures of its tenants' deliveries only, so a shared endpoint reveals nothing of
+another tenant's traffic), and the open incidents it may see (``incidents.tenant`` in
+its scope: bursts and shared endpoints' incidents are platform-wide and not used, nor
+named, for it). Breakdowns, affected endpoints and held-back lists hold only its rows.
 """
 
 from __future__ import annotations
 
-import email.utils
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine, and_, case, func, or_, select
 
+from intel.auth.scope import ALL, TenantScope
+from intel.redact import redact_text, redact_url
 from intel.replay import states as S
 from intel.replay.items import payload_missing
+from intel.replay.retry_after import RetryHint, add_wait, retry_hint
 from intel.replay.safety import check_url
 from intel.settings.replay import ReplaySettings
 from intel.store.schema import deliveries, endpoints, incidents, replay_claims
@@ -118,46 +131,24 @@ def _resolve_since(since, now: datetime, settings: ReplaySettings) -> datetime:
     return parse_since(str(since), now)
 
 
-def _header(headers, name: str) -> str | None:
-    if not isinstance(headers, dict):
-        return None
-    for key, value in headers.items():
-        if str(key).lower() == name:
-            return None if value is None else str(value)
-    return None
+def retry_hint_of(headers, failed_at: datetime) -> RetryHint | None:
+    """The wait a rate-limited delivery's response asked for (``intel.replay.retry_after``:
+    the sender's parser; never raises, capped at a week)."""
+    return retry_hint(headers, failed_at)
 
 
 def not_before(headers, failed_at: datetime) -> datetime | None:
-    """When a rate-limited delivery may be sent again, from its response headers."""
-    retry_after = _header(headers, "retry-after")
-    if retry_after:
-        text = retry_after.strip()
-        try:
-            return failed_at + timedelta(seconds=max(0.0, float(text)))
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(text)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None and when.tzinfo is not None:
-                return ensure_utc(when)
-    for name in ("ratelimit-reset", "x-ratelimit-reset", "x-rate-limit-reset"):
-        value = _header(headers, name)
-        if not value:
-            continue
-        try:
-            number = float(value.strip().split(",")[0].split(";")[0])
-        except ValueError:
-            continue
-        if number > 1e9:  # an epoch timestamp
-            return datetime.fromtimestamp(number, tz=failed_at.tzinfo)
-        return failed_at + timedelta(seconds=max(0.0, number))
-    return None
+    """When a rate-limited delivery may be sent again, from its response headers; None
+    when they give no usable time."""
+    hint = retry_hint_of(headers, failed_at)
+    return None if hint is None else add_wait(failed_at, hint.seconds)
 
 
-def _candidates(conn, tenant: str | None, since: datetime, now: datetime, limit: int):
+def _candidates(conn, tenant: str | None, since: datetime, now: datetime, limit: int,
+                scope: TenantScope = ALL):
     d = deliveries
-    where = [d.c.status == "failed", d.c.last_attempt_at >= since, d.c.last_attempt_at <= now]
+    where = [d.c.status == "failed", d.c.last_attempt_at >= since, d.c.last_attempt_at <= now,
+             *scope.where(d.c.tenant)]
     if tenant:
         where.append(d.c.tenant == tenant)
     total = conn.execute(select(func.count()).select_from(d).where(*where)).scalar() or 0
@@ -192,8 +183,9 @@ def _candidates(conn, tenant: str | None, since: datetime, now: datetime, limit:
 
 
 def _endpoint_health(conn, urls: list[str], since: datetime, now: datetime,
-                     unstable_since: datetime) -> dict[str, dict]:
+                     unstable_since: datetime, scope: TenantScope = ALL) -> dict[str, dict]:
     d = deliveries
+    mine = scope.where(d.c.tenant)
     down_type = or_(d.c.http_status.is_(None), d.c.http_status >= 500)
     health: dict[str, dict] = {
         u: {"last_success_at": None, "down_failures_since": 0, "last_down_failure_at": None,
@@ -204,7 +196,7 @@ def _endpoint_health(conn, urls: list[str], since: datetime, now: datetime,
         last_ok = (
             select(d.c.endpoint.label("endpoint"), func.max(d.c.last_attempt_at).label("at"))
             .where(d.c.endpoint.in_(chunk), d.c.status == "delivered",
-                   d.c.last_attempt_at >= since, d.c.last_attempt_at <= now)
+                   d.c.last_attempt_at >= since, d.c.last_attempt_at <= now, *mine)
             .group_by(d.c.endpoint)
             .subquery()
         )
@@ -218,6 +210,7 @@ def _endpoint_health(conn, urls: list[str], since: datetime, now: datetime,
                 d.c.last_attempt_at > last_ok.c.at,
                 d.c.last_attempt_at <= now,
                 down_type,
+                *mine,
             )
             .group_by(d.c.endpoint)
         )
@@ -226,7 +219,7 @@ def _endpoint_health(conn, urls: list[str], since: datetime, now: datetime,
         last_down = conn.execute(
             select(d.c.endpoint, func.max(d.c.last_attempt_at))
             .where(d.c.endpoint.in_(chunk), d.c.status == "failed", down_type,
-                   d.c.last_attempt_at >= since, d.c.last_attempt_at <= now)
+                   d.c.last_attempt_at >= since, d.c.last_attempt_at <= now, *mine)
             .group_by(d.c.endpoint)
         )
         for endpoint, at in last_down:
@@ -243,7 +236,7 @@ def _endpoint_health(conn, urls: list[str], since: datetime, now: datetime,
                 .label("previous"),
             )
             .where(d.c.endpoint.in_(chunk), d.c.last_attempt_at >= unstable_since,
-                   d.c.last_attempt_at <= now)
+                   d.c.last_attempt_at <= now, *mine)
             .subquery()
         )
         episode = and_(ordered.c.status == "failed", ordered.c.previous == "delivered",
@@ -259,13 +252,14 @@ def _endpoint_health(conn, urls: list[str], since: datetime, now: datetime,
     return health
 
 
-def _open_incidents(conn, targets: list[str]) -> dict[str, dict]:
+def _open_incidents(conn, targets: list[str], scope: TenantScope = ALL) -> dict[str, dict]:
     found: dict[str, dict] = {}
     for chunk in _chunks(targets):
         rows = conn.execute(
             select(incidents.c.id, incidents.c.type, incidents.c.target, incidents.c.severity,
                    incidents.c.detected_at)
-            .where(incidents.c.status == "active", incidents.c.target.in_(chunk))
+            .where(incidents.c.status == "active", incidents.c.target.in_(chunk),
+                   *scope.where(incidents.c.tenant))
             .order_by(incidents.c.detected_at)
         ).mappings()
         for r in rows:
@@ -318,7 +312,7 @@ def confidence_of(scores: list[int], clean: list[bool]) -> str:
 def _incident_text(inc: dict) -> str:
     return (
         f"open incident {inc['id']} ({inc['type']}, {inc['severity']}) on "
-        f"{'the platform' if inc['target'] == '*' else inc['target']} since "
+        f"{'the platform' if inc['target'] == '*' else redact_url(inc['target'])} since "
         f"{to_rfc3339(inc['detected_at'])}"
     )
 
@@ -339,9 +333,15 @@ def _decide(row: dict, health: dict, incident_on: dict, settings: ReplaySettings
     if category == PERMANENT:
         return INVESTIGATE, f"permanent failure: {row['triage_reason']}", None
     if category == RATE_LIMITED:
-        nb = not_before(row["response_headers"], row["last_attempt_at"])
+        hint = retry_hint_of(row["response_headers"], row["last_attempt_at"])
+        nb = None if hint is None else add_wait(row["last_attempt_at"], hint.seconds)
         if nb is None:
-            return RETRY_LATER, "rate-limited; the response gave no time to wait", None
+            return RETRY_LATER, "rate-limited; the response gave no usable time to wait", None
+        if hint.capped:
+            return RETRY_LATER, (
+                f"rate-limited: the response asked for more than {hint.seconds / 86400:g} "
+                f"days ({hint.describe()}); not before {to_rfc3339(nb)} at the earliest"
+            ), nb
         return RETRY_LATER, f"rate-limited: not before {to_rfc3339(nb)}", nb
     if category != TRANSIENT or score <= SAFE_TO_RETRY_SCORE:
         why = (f"transient, but triage is not confident enough (score {score} ≤ "
@@ -391,8 +391,10 @@ def get_replay_recommendations(
     *,
     now: datetime | None = None,
     settings: ReplaySettings | None = None,
+    scope: TenantScope = ALL,
 ) -> dict:
-    """The ``GET /replay/recommendations`` body for ``tenant`` (None: all) since ``since``.
+    """The ``GET /replay/recommendations`` body for ``tenant`` (None: all within
+    ``scope``) since ``since``; see "Tenant scope" in the module docstring.
 
     ``since`` is a datetime, an RFC 3339 string or a look-back such as ``24h``; None
     means ``replay.advisor_window``. ``now`` defaults to the wall clock (edges only).
@@ -404,12 +406,12 @@ def get_replay_recommendations(
     tenant = tenant.strip() if isinstance(tenant, str) and tenant.strip() else None
     with engine.connect() as conn:
         total_failures, rows = _candidates(conn, tenant, since_at, now,
-                                           settings.advisor_max_candidates)
+                                           settings.advisor_max_candidates, scope)
         urls = sorted({r["endpoint"] for r in rows})
         unstable_since = now - parse_duration(settings.advisor_unstable_window)
-        health = _endpoint_health(conn, urls, since_at, now, unstable_since)
+        health = _endpoint_health(conn, urls, since_at, now, unstable_since, scope)
         targets = sorted(set(urls) | {r["tenant"] for r in rows} | {"*"})
-        incident_on = _open_incidents(conn, targets)
+        incident_on = _open_incidents(conn, targets, scope)
 
     if rows:
         frame = pd.DataFrame(
@@ -432,7 +434,7 @@ def get_replay_recommendations(
     decided = []
     for row in rows:
         decision, reason, nb = _decide(row, health, incident_on, settings)
-        decided.append((row, decision, reason, nb))
+        decided.append((row, decision, redact_text(reason), nb))
     return _report(decided, health, incident_on, tenant, since_at, now, total_failures,
                    settings)
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -203,3 +205,33 @@ def touch_last_used(engine: Engine, name: str, now: datetime) -> None:
         conn.execute(
             update(api_tokens).where(api_tokens.c.name == name).values(last_used_at=now)
         )
+
+
+def ensure_token_file(engine: Engine, path: Path, *, name: str, role: Role | str,
+                      actor: str, now: datetime) -> tuple[str, bool]:
+    """A working token kept in ``path`` (mode 0600): the demo's way to hand the API a
+    credential without printing a fresh secret on every start. Returns (secret, created).
+
+    The file's token is kept while it authenticates; otherwise a token named ``name`` is
+    (re)created — an older one of that name is revoked first, so the file is the only
+    copy of a usable secret."""
+    if path.exists():
+        secret = path.read_text(encoding="utf-8").strip()
+        identity = authenticate(engine, secret, now)
+        if identity is not None and identity.name == name:
+            return secret, False
+    with engine.connect() as conn:
+        exists = conn.execute(
+            select(api_tokens.c.name).where(api_tokens.c.name == name)
+        ).first() is not None
+    if exists:
+        revoke_token(engine, name, actor=actor, now=now)
+        with engine.begin() as conn:  # the name is unique: make room for its successor
+            conn.execute(api_tokens.delete().where(api_tokens.c.name == name))
+    _info, secret = create_token(engine, name=name, role=role, actor=actor, now=now)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(secret + "\n")
+    os.chmod(path, 0o600)
+    return secret, True

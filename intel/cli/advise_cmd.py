@@ -7,6 +7,7 @@ import sys
 
 from sqlalchemy.engine import make_url
 
+from intel.redact import redact_url
 from intel.settings import SettingsError, database_url, get_settings
 from intel.store.db import make_engine
 from intel.timeutil import parse_since, utcnow
@@ -81,7 +82,7 @@ def print_text(advice: dict) -> None:
         print(f"\n{'recommended':>11} {'waiting':>7} {'failures':>8}  health          endpoint")
         for ep in advice["affected_endpoints"][:20]:
             print(f"{ep['recommended']:>11} {ep['waiting']:>7} {ep['failures']:>8}  "
-                  f"{ep['health']:<15} {ep['endpoint']}")
+                  f"{ep['health']:<15} {redact_url(ep['endpoint'])}")
     if n:
         print("\nreplay them: python -m intel replay --recommended --operator NAME"
               + (f" --tenant {advice['tenant']}" if advice["tenant"] else "")

@@ -28,11 +28,15 @@ def register(subparsers) -> None:
     parser.add_argument("--days", type=float, default=7.0)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--force", action="store_true", help="seed even if data exists")
+    parser.add_argument("--api-token-file", default=None, metavar="PATH",
+                        help="keep an operator API token named 'demo' in PATH (mode 0600), "
+                        "creating it when missing or no longer valid")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from intel.labels.files import import_labels, read_label_file
+    from intel.labels.files import add_missing_deliveries, import_labels, read_label_file
+    from intel.secretbox import SecretError
     from intel.simulate import SimulationConfig, simulate
 
     engine = get_engine()
@@ -49,7 +53,11 @@ def run(args) -> int:
         print(f"simulating {args.days:g} days, {args.deliveries:,} deliveries ...", flush=True)
         config = SimulationConfig(seed=args.seed, end=now, days=args.days,
                                   deliveries=args.deliveries, endpoint_base=args.endpoint_base)
-        summary = simulate(engine, config, now=now)
+        try:
+            summary = simulate(engine, config, now=now)
+        except SecretError as exc:  # the endpoints' secrets need a key (intel.secretbox)
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(f"wrote {summary.deliveries:,} deliveries ({summary.failed:,} failed)")
     if not has_labels and STARTER_LABELS.exists():
         try:
@@ -58,6 +66,20 @@ def run(args) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         with engine.begin() as conn:
+            # the starter set's deliveries are ours to add (an import), then labelled
+            added = add_missing_deliveries(conn, records, actor="starter-set", now=now,
+                                           source="demo")
             result = import_labels(conn, records, actor="starter-set", now=now, source="demo")
+            result.deliveries_added = added
         print(f"starter label set: {result.describe()}")
+    if args.api_token_file:
+        from pathlib import Path
+
+        from intel.auth.tokens import ensure_token_file
+
+        path = Path(args.api_token_file)
+        _secret, created = ensure_token_file(engine, path, name="demo", role="operator",
+                                             actor="demo-seed", now=now)
+        print(f"demo API token ({'created' if created else 'kept'}, operator role): "
+              f"in {path} — curl -H \"Authorization: Bearer $(cat {path})\" ...")
     return 0

@@ -28,7 +28,10 @@ def register(subparsers) -> None:
             "Import delivery records (CONTRACTS §1) from JSON Lines, CSV or Parquet. "
             "By default a file with any invalid record is refused and nothing is written; "
             "--skip-invalid writes the valid records and the rejected ones to a reject file. "
-            "Importing an id again updates that delivery."
+            "Importing an id again updates that delivery; within one file an id may appear "
+            "once (a repeat is an error naming both lines) unless --last-wins. Response "
+            "bodies, errors and headers over the size limits (limits.*) are stored cut "
+            "with a marker and counted; a larger payload or record is rejected."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="a .jsonl, .csv or .parquet file")
@@ -36,6 +39,11 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--skip-invalid", action="store_true",
         help="write the valid records; rejected ones go to the reject file",
+    )
+    parser.add_argument(
+        "--last-wins", action="store_true",
+        help="an id repeated in the file is not an error: its records are applied in order "
+             "and the last one wins",
     )
     parser.add_argument(
         "--reject-file", metavar="PATH",
@@ -102,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             reject_path=args.reject_file,
             batch_size=args.batch_size,
             progress=bars,
+            last_wins=args.last_wins,
         )
     except InvalidRecords as exc:
         if bars:

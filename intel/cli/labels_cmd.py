@@ -1,9 +1,12 @@
 """``python -m intel labels import|export``: operator labels as files.
 
 ``labels import FILE --labeler NAME`` reads CSV (``delivery_id,category,note,labeler,
-labeled_at``) or the dev set's JSON Lines (delivery fields + ``label``; deliveries not in
-the store are added). All or nothing: a bad row is reported with its line and nothing
-is written. ``labels export FILE`` writes every label as CSV (``-`` for stdout).
+labeled_at``) or the dev set's JSON Lines (delivery fields + ``label``). It labels
+deliveries already in the store; a label for an unknown id is an error naming its line.
+``--add-deliveries`` first adds the deliveries a JSON Lines file carries (validated as
+``python -m intel import`` does; existing ones are left as they are). All or nothing: a
+bad row is reported with its line and nothing is written. ``labels export FILE`` writes
+every label as CSV (``-`` for stdout).
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from intel.labels.files import LabelFileError, import_labels, read_label_file, write_labels_csv
+from intel.labels.files import (
+    LabelFileError,
+    add_missing_deliveries,
+    import_labels,
+    read_label_file,
+    write_labels_csv,
+)
 from intel.labels.store import LabelError, iter_labels
 from intel.settings import database_url
 from intel.store.db import make_engine
@@ -34,6 +43,9 @@ def register(subparsers) -> None:
     imp.add_argument("file", metavar="FILE", help="a .csv or .jsonl label file")
     imp.add_argument("--labeler", metavar="NAME", required=True,
                      help="who is importing (audit trail); also the labeler of rows without one")
+    imp.add_argument("--add-deliveries", action="store_true",
+                     help="first add the deliveries a .jsonl file carries that are not in the "
+                          "store (an import: whoever runs the CLI may create deliveries)")
     imp.add_argument("--db", metavar="URL", help="database URL (default: DATABASE_URL)")
     imp.set_defaults(func=run_import)
 
@@ -59,9 +71,15 @@ def run_import(args: argparse.Namespace) -> int:
         return 2
     engine, shown = _engine(args)
     try:
+        now = utcnow()
         with engine.begin() as conn:
-            summary = import_labels(conn, records, actor=args.labeler, now=utcnow(),
+            added = 0
+            if args.add_deliveries:
+                added = add_missing_deliveries(conn, records, actor=args.labeler, now=now,
+                                               source=Path(args.file).name)
+            summary = import_labels(conn, records, actor=args.labeler, now=now,
                                     source=Path(args.file).name)
+            summary.deliveries_added = added
     except (LabelFileError, LabelError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

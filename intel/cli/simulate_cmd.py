@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if args.with_history and not args.live:
         print("simulate: --with-history needs --live", file=sys.stderr)
         return 2
+    from intel.secretbox import SecretError
     from intel.store.db import get_engine, make_engine, upgrade
 
     if not getattr(args, "verbose", False):
@@ -118,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
             _history(engine, config, now, args.json)
         if args.live:
             _live(engine, config, args.json)
+    except SecretError as exc:  # endpoints' secrets cannot be stored without a key
+        print(f"simulate: {exc}", file=sys.stderr)
+        return 2
     except SQLAlchemyError as exc:
         print(f"simulate: database error: {exc}", file=sys.stderr)
         return 1

@@ -24,24 +24,39 @@ when the line was not a JSON object). The reject file is written next to its fin
 name and moved into place when the import commits, so it always describes the
 committed import; it is written even when empty, so it never describes an older run.
 
-Importing the same id again updates that delivery (``upsert_deliveries``); records are
-applied in file order, so within one file the last record of an id wins and every
-attempt number the file shows is in the attempts timeline.
+Importing the same id again updates that delivery (``upsert_deliveries``). Within one
+file an id may appear once: a repeat is an error naming both lines (``line 7: id 'd-1'
+repeats line 3``; with ``skip_invalid`` the repeat goes to the reject file and the first
+stays), unless ``last_wins``: then the records are applied in file order, the last
+record of an id wins and every attempt number the file shows is in the attempts
+timeline. Repeats are found from a 128-bit hash of each id (16 bytes a record, not the
+ids themselves, so memory stays bounded), in the validation pass; with ``skip_invalid``
+that pass runs too, unless ``last_wins``.
+
+Size limits (``limits.*``): a record larger than ``limits.max_record_bytes`` in the file
+is rejected with its line without being parsed (a JSON Lines line is never read whole);
+a payload over ``limits.max_payload_bytes`` rejects its record (``intel.deliveries.record``);
+a response body, error or headers over their limit are stored cut with a visible marker,
+and the report counts the values cut (``truncated``, per field in ``truncated_fields``).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import time
 from abc import ABC, abstractmethod
+from array import array
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine
 
 from intel.audit import SYSTEM, record
@@ -49,12 +64,14 @@ from intel.deliveries.record import (
     FIELDS,
     OBJECT_FIELDS,
     REQUIRED,
+    UNSTORABLE_ESCAPE,
     InvalidRecord,
     from_text_cells,
     loads_json,
     validate_record,
 )
 from intel.deliveries.write import upsert_deliveries
+from intel.settings.limits import LimitSettings
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 DEFAULT_BATCH_SIZE = 5000
@@ -62,6 +79,8 @@ DEFAULT_BATCH_SIZE = 5000
 MAX_ISSUES = 1000
 _BOM = b"\xef\xbb\xbf"
 _CSV_FIELD_LIMIT = 64 * 1024 * 1024
+#: Characters of an over-large record kept in the reject file.
+REJECT_TEXT_CHARS = 1000
 FIELD_SET = frozenset(FIELDS)
 
 #: ``progress(phase, done, total)``: phase "validate" or "write"; units are bytes for
@@ -102,6 +121,9 @@ class ImportReport:
     committed: bool = False
     reject_path: str | None = None
     issues: list[RecordIssue] = field(default_factory=list)
+    truncated: int = 0  # stored values cut to the size limits
+    truncated_fields: dict[str, int] = field(default_factory=dict)
+    repeated: int = 0  # records whose id an earlier record of the file has
 
     @property
     def unit(self) -> str:
@@ -112,6 +134,9 @@ class ImportReport:
             f"read {self.read:,}, written {self.written:,}, rejected {self.rejected:,} "
             f"in {self.seconds:.1f} s"
         )
+        if self.truncated:
+            fields = ", ".join(f"{k} {v:,}" for k, v in sorted(self.truncated_fields.items()))
+            text += (f"; {self.truncated:,} value(s) cut to the size limits ({fields})")
         if self.reject_path:
             text += f"; rejects in {self.reject_path}"
         return text
@@ -125,6 +150,9 @@ class ImportReport:
             "rejected": self.rejected,
             "seconds": round(self.seconds, 3),
             "reject_file": self.reject_path,
+            "truncated": self.truncated,
+            "truncated_fields": dict(self.truncated_fields),
+            "repeated": self.repeated,
         }
 
 
@@ -138,6 +166,7 @@ class _Item:
     text: str | None = None  # the line, when it could not be read as a record
     plain_json: bool = False  # parsed JSON without a \u0000 escape (see validate_record)
     raw: dict[str, Any] | None = None  # the cells, when they could not be typed
+    size: int | None = None  # bytes of the record in the file, when known
 
 
 def detect_format(path: Path) -> str:
@@ -156,30 +185,65 @@ def detect_format(path: Path) -> str:
 class _Reader(ABC):
     """Streams the records of one file; ``done``/``total`` measure progress."""
 
-    def __init__(self, path: Path, batch_size: int):
+    def __init__(self, path: Path, batch_size: int, limits: LimitSettings):
         self.path = path
         self.batch_size = batch_size
+        self.limits = limits
         self.done = 0
         self.total = 0
+
+    def too_large(self, size: int) -> str:
+        return (f"record is {size:,} bytes, larger than limits.max_record_bytes "
+                f"({self.limits.max_record_bytes:,}); not read")
 
     @abstractmethod
     def items(self) -> Iterator[_Item]:
         """The file's records in order, each with its line or row number."""
 
 
+def _bounded_lines(handle, limit: int) -> Iterator[tuple[int, bytes, int, int]]:
+    """(line number, bytes, bytes read, size without the line end) of each line; a line
+    longer than ``limit`` is never held whole: its first ``limit`` bytes come back with
+    its full size."""
+    number = 0
+    while True:
+        raw = handle.readline(limit + 1)
+        if not raw:
+            return
+        number += 1
+        read = len(raw)
+        last = raw
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while True:  # the rest of an over-long line, skipped in bounded chunks
+                chunk = handle.readline(1 << 20)
+                read += len(chunk)
+                if chunk:
+                    last = chunk
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+        ending = 2 if last.endswith(b"\r\n") else 1 if last.endswith(b"\n") else 0
+        yield number, raw, read, read - ending
+
+
 class _JsonLinesReader(_Reader):
-    def __init__(self, path: Path, batch_size: int):
-        super().__init__(path, batch_size)
+    def __init__(self, path: Path, batch_size: int, limits: LimitSettings):
+        super().__init__(path, batch_size, limits)
         self.total = path.stat().st_size
 
     def items(self) -> Iterator[_Item]:
+        limit = self.limits.max_record_bytes
         with open(self.path, "rb") as handle:
-            for number, raw in enumerate(handle, 1):
-                self.done += len(raw)
+            for number, raw, read, size in _bounded_lines(handle, limit + 2):  # + CR LF
+                self.done += read
                 if number == 1 and raw.startswith(_BOM):
                     raw = raw[len(_BOM):]
                 raw = raw.strip()
                 if not raw:
+                    continue
+                if len(raw) > limit or size > limit + 2:
+                    shown = raw[:REJECT_TEXT_CHARS].decode("utf-8", "replace")
+                    yield _Item(number, None, self.too_large(max(size, len(raw))),
+                                shown + "…", size=size)
                     continue
                 try:
                     text = raw.decode("utf-8")
@@ -201,12 +265,13 @@ class _JsonLinesReader(_Reader):
                     kind = "an array" if isinstance(data, list) else f"a {type(data).__name__}"
                     yield _Item(number, None, f"a record must be a JSON object, got {kind}", text)
                     continue
-                yield _Item(number, data, plain_json="\\u0000" not in text)
+                plain = "\\u" not in text or UNSTORABLE_ESCAPE.search(text) is None
+                yield _Item(number, data, plain_json=plain, size=len(raw))
 
 
 class _CsvReader(_Reader):
-    def __init__(self, path: Path, batch_size: int):
-        super().__init__(path, batch_size)
+    def __init__(self, path: Path, batch_size: int, limits: LimitSettings):
+        super().__init__(path, batch_size, limits)
         self.total = path.stat().st_size
         self._bad_lines: set[int] = set()
 
@@ -222,7 +287,7 @@ class _CsvReader(_Reader):
                 yield raw.decode("utf-8", "replace")
 
     def items(self) -> Iterator[_Item]:
-        csv.field_size_limit(_CSV_FIELD_LIMIT)
+        csv.field_size_limit(max(_CSV_FIELD_LIMIT, 2 * self.limits.max_record_bytes))
         with open(self.path, "rb") as handle:
             reader = csv.reader(self._lines(handle))
             try:
@@ -232,10 +297,16 @@ class _CsvReader(_Reader):
                 header = [name.strip() for name in header]
                 self._check_header(header)
                 previous_end = reader.line_num
+                consumed = self.done
                 for cells in reader:
                     start, previous_end = previous_end + 1, reader.line_num
+                    size, consumed = self.done - consumed, self.done
                     if not cells or (len(cells) == 1 and not cells[0].strip()):
                         continue  # a blank line
+                    if size > self.limits.max_record_bytes:
+                        text = ",".join(cells)[:REJECT_TEXT_CHARS] + "…"
+                        yield _Item(start, None, self.too_large(size), text=text, size=size)
+                        continue
                     if any(n in self._bad_lines for n in range(start, previous_end + 1)):
                         yield _Item(start, None, "not valid UTF-8", text=",".join(cells))
                         continue
@@ -256,7 +327,7 @@ class _CsvReader(_Reader):
                     if problems:
                         yield _Item(start, None, "; ".join(problems), raw=raw)
                         continue
-                    yield _Item(start, data)
+                    yield _Item(start, data, size=size)
             except csv.Error as exc:
                 raise ImportFailed(
                     f"{self.path}: line {reader.line_num}: unreadable CSV: {exc}"
@@ -279,9 +350,28 @@ class _CsvReader(_Reader):
             )
 
 
+def _row_size(values: dict, limit: int) -> tuple[int, bool]:
+    """(bytes of a Parquet row's text cells, whether it has object cells too): the
+    characters, measured in UTF-8 only when they could exceed ``limit``."""
+    chars, objects = 0, False
+    texts = []
+    for value in values.values():
+        if isinstance(value, str):
+            chars += len(value)
+            texts.append(value)
+        elif isinstance(value, bytes | bytearray):
+            chars += len(value)
+        elif isinstance(value, dict | list | tuple):
+            objects = True
+    if chars * 4 > limit:
+        chars = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts) + sum(
+            len(v) for v in values.values() if isinstance(v, bytes | bytearray))
+    return chars, objects
+
+
 class _ParquetReader(_Reader):
-    def __init__(self, path: Path, batch_size: int):
-        super().__init__(path, batch_size)
+    def __init__(self, path: Path, batch_size: int, limits: LimitSettings):
+        super().__init__(path, batch_size, limits)
         import pyarrow.parquet as pq
 
         try:
@@ -317,17 +407,24 @@ class _ParquetReader(_Reader):
                         data[name] = dict(value)  # a Parquet map column
                     else:
                         data[name] = value
+                size, objects = _row_size(data, self.limits.max_record_bytes)
+                if size > self.limits.max_record_bytes:
+                    yield _Item(row, None, self.too_large(size),
+                                text=f"(a Parquet row of {size:,} bytes)", size=size)
+                    continue
                 typed, problems = from_text_cells(data)
                 if problems:
                     yield _Item(row, None, "; ".join(problems), raw=data)
                     continue
                 data = typed
-                yield _Item(row, data)
+                # object cells are not measured: payload and headers are then measured
+                # by validate_record itself
+                yield _Item(row, data, size=None if objects else size)
 
 
-def _reader(path: Path, fmt: str, batch_size: int) -> _Reader:
+def _reader(path: Path, fmt: str, batch_size: int, limits: LimitSettings) -> _Reader:
     cls = {"jsonl": _JsonLinesReader, "csv": _CsvReader, "parquet": _ParquetReader}[fmt]
-    return cls(path, batch_size)
+    return cls(path, batch_size, limits)
 
 
 # --- the import --------------------------------------------------------------------------
@@ -337,15 +434,56 @@ def default_reject_path(path: str | os.PathLike) -> Path:
     return Path(f"{path}.rejects.jsonl")
 
 
-def _validated(items: Iterator[_Item]) -> Iterator[tuple[_Item, dict | None, str | None]]:
+def _validated(
+    items: Iterator[_Item], limits: LimitSettings, cuts: Counter | None = None
+) -> Iterator[tuple[_Item, dict | None, str | None]]:
     for item in items:
         if item.error is not None:
             yield item, None, item.error
             continue
         try:
-            yield item, validate_record(item.data, plain_json=item.plain_json), None
+            row = validate_record(item.data, plain_json=item.plain_json, limits=limits,
+                                  cuts=cuts, size_hint=item.size)
+            yield item, row, None
         except InvalidRecord as exc:
             yield item, None, str(exc)
+
+
+class _IdLog:
+    """The ids of a file's records, as 128-bit hashes (16 bytes each, whatever the id's
+    length), and their lines; :meth:`repeats` finds the ids seen before."""
+
+    def __init__(self) -> None:
+        self.digests = bytearray()
+        self.lines = array("q")
+
+    def add(self, delivery_id: str, line: int) -> None:
+        self.digests += hashlib.blake2b(delivery_id.encode("utf-8", "surrogatepass"),
+                                        digest_size=16).digest()
+        self.lines.append(line)
+
+    def repeats(self) -> dict[int, int]:
+        """{line of a repeat: line of the id's first record}."""
+        n = len(self.lines)
+        if n < 2:
+            return {}
+        halves = np.frombuffer(bytes(self.digests), dtype="<u8").reshape(n, 2)
+        order = np.lexsort((halves[:, 1], halves[:, 0]))
+        high, low = halves[order, 0], halves[order, 1]
+        same = (high[1:] == high[:-1]) & (low[1:] == low[:-1])
+        if not same.any():
+            return {}
+        lines = np.frombuffer(self.lines, dtype=np.int64)[order]
+        starts = np.flatnonzero(np.concatenate(([True], ~same)))
+        group = np.cumsum(np.concatenate(([0], ~same)))  # group of each sorted record
+        first = np.minimum.reduceat(lines, starts)[group]  # its id's first line
+        repeat = lines != first
+        return dict(zip(lines[repeat].tolist(), first[repeat].tolist(), strict=True))
+
+
+def repeat_reason(delivery_id: str, first_line: int, unit: str = "line") -> str:
+    return (f"id {delivery_id!r} repeats {unit} {first_line} (one record per id in a file; "
+            "--last-wins applies them in order instead)")
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -367,6 +505,17 @@ def _ticker(progress: Progress | None, phase: str, reader: _Reader) -> Callable[
     return tick
 
 
+def _ids_of(reader: _Reader, lines: set[int]) -> dict[int, str]:
+    """The ids of the records on ``lines`` (to name a repeated id in its message)."""
+    found: dict[int, str] = {}
+    for item in reader.items():
+        if item.line in lines and item.data is not None:
+            found[item.line] = str(item.data.get("id"))
+            if len(found) == len(lines):
+                break
+    return found
+
+
 def import_file(
     engine: Engine,
     path: str | os.PathLike,
@@ -377,11 +526,15 @@ def import_file(
     reject_path: str | os.PathLike | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
+    last_wins: bool = False,
+    limits: LimitSettings | None = None,
 ) -> ImportReport:
     """Import one file (see the module docstring). Raises :class:`ImportFailed` for a
     file that cannot be read and :class:`InvalidRecords` for bad records (by default).
 
     ``actor`` is the operator's name, or ``"cli"`` (recorded as a system actor).
+    ``last_wins``: an id repeated in the file is not an error; its last record wins.
+    ``limits``: the size limits (default: the settings' ``limits``).
     """
     path = Path(path)
     if batch_size < 1:
@@ -390,23 +543,43 @@ def import_file(
         raise ImportFailed(f"{path}: no such file")
     if not path.is_file():
         raise ImportFailed(f"{path}: not a file")
+    if limits is None:
+        from intel.settings import get_settings
+
+        limits = get_settings().limits
     fmt = detect_format(path)
     started = time.perf_counter()
     report = ImportReport(path=str(path), format=fmt)
     stamp = _stamp(path)
 
-    if not skip_invalid:
-        reader = _reader(path, fmt, batch_size)
+    repeats: dict[int, int] = {}  # line of a repeated id -> line of its first record
+    if not skip_invalid or not last_wins:
+        reader = _reader(path, fmt, batch_size, limits)
         tick = _ticker(progress, "validate", reader)
-        for item, _row, reason in _validated(reader.items()):
+        ids = None if last_wins else _IdLog()
+        for item, row, reason in _validated(reader.items(), limits):
             report.read += 1
             if reason is not None:
                 report.rejected += 1
                 if len(report.issues) < MAX_ISSUES:
                     report.issues.append(RecordIssue(item.line, reason))
+            elif ids is not None:
+                ids.add(row["id"], item.line)
             tick()
         tick(True)
-        if report.rejected:
+        if ids is not None:
+            repeats = ids.repeats()
+            del ids
+        if not skip_invalid and repeats:
+            named = _ids_of(_reader(path, fmt, batch_size, limits), set(repeats))
+            report.rejected += len(repeats)
+            report.repeated = len(repeats)
+            report.issues.extend(
+                RecordIssue(line, repeat_reason(named.get(line, "?"), first, report.unit))
+                for line, first in sorted(repeats.items())[:MAX_ISSUES]
+            )
+            report.issues = sorted(report.issues, key=lambda issue: issue.line)[:MAX_ISSUES]
+        if not skip_invalid and report.rejected:
             report.seconds = time.perf_counter() - started
             raise InvalidRecords(report)
 
@@ -415,18 +588,22 @@ def import_file(
     if skip_invalid:
         final_reject = Path(reject_path) if reject_path else default_reject_path(path)
         part_reject = final_reject.with_name(final_reject.name + ".part")
-    report.read = report.written = report.rejected = 0
+    report.read = report.written = report.rejected = report.repeated = 0
     report.issues = []
+    cuts: Counter = Counter()
     reject_handle = None
     try:
         if part_reject is not None:
             reject_handle = open(part_reject, "w", encoding="utf-8")  # noqa: SIM115
         with engine.begin() as conn:
-            reader = _reader(path, fmt, batch_size)
+            reader = _reader(path, fmt, batch_size, limits)
             tick = _ticker(progress, "write", reader)
             batch: dict[str, dict] = {}
-            for item, row, reason in _validated(reader.items()):
+            for item, row, reason in _validated(reader.items(), limits, cuts):
                 report.read += 1
+                if reason is None and item.line in repeats:
+                    reason = repeat_reason(row["id"], repeats[item.line], report.unit)
+                    report.repeated += 1
                 if reason is not None:
                     if not skip_invalid:
                         raise ImportFailed(
@@ -439,19 +616,21 @@ def import_file(
                     _write_reject(reject_handle, item, reason)
                     continue
                 report.written += 1
-                if row["id"] in batch:  # the same id again: apply the records in order
-                    upsert_deliveries(conn, list(batch.values()), now=now)
+                if row["id"] in batch:  # the same id again (last_wins): apply in order
+                    upsert_deliveries(conn, list(batch.values()), now=now, limits=limits)
                     batch.clear()
                 batch[row["id"]] = row
                 if len(batch) >= batch_size:
-                    upsert_deliveries(conn, list(batch.values()), now=now)
+                    upsert_deliveries(conn, list(batch.values()), now=now, limits=limits)
                     batch.clear()
                 tick()
             if batch:
-                upsert_deliveries(conn, list(batch.values()), now=now)
+                upsert_deliveries(conn, list(batch.values()), now=now, limits=limits)
             tick(True)
             if _stamp(path) != stamp:
                 raise ImportFailed(f"{path}: changed while importing; nothing written")
+            report.truncated = sum(cuts.values())
+            report.truncated_fields = dict(cuts)
             report.seconds = time.perf_counter() - started
             if final_reject is not None:
                 report.reject_path = str(final_reject)
@@ -478,7 +657,10 @@ def _write_reject(handle, item: _Item, reason: str) -> None:
         entry["record"] = item.data if item.data is not None else item.raw
     else:
         entry["text"] = item.text
-    handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+    try:
+        handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+    except UnicodeEncodeError:  # an unpaired surrogate: keep it escaped, as the file had it
+        handle.write(json.dumps(entry, ensure_ascii=True, default=str) + "\n")
 
 
 def _audit(conn, report: ImportReport, *, actor: str, now: datetime, skip_invalid: bool) -> None:

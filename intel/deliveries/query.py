@@ -20,6 +20,11 @@ an operator pages and selects (new traffic appears on refresh). ``custom`` is
 
 Everything is aggregated and paginated in SQL; nothing loads the table.
 
+Tenant scope (CONTRACTS §6): every query takes ``scope`` (default: every tenant) and
+adds ``tenant IN (...)`` to its WHERE clause, so a delivery of another tenant is absent
+from pages, totals and filter options, and :func:`get_delivery` answers None for it, as
+for an id that does not exist.
+
 Triage category filter. Triage is computed on demand, never stored (seed decision), so
 SQL cannot filter by category. :func:`category_matches` streams the view's failed and
 pending deliveries (id, time and the five columns triage reads; no payload) in chunks
@@ -50,6 +55,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Text, and_, case, cast, false, func, select, text
 
+from intel.auth.scope import ALL as EVERY_TENANT
+from intel.auth.scope import TenantScope
 from intel.deliveries.links import HISTORY_PARAMS
 from intel.store.schema import DELIVERY_STATUSES, deliveries, delivery_attempts
 from intel.timeutil import ensure_utc, parse_timestamp, to_rfc3339
@@ -354,19 +361,26 @@ def _order():
     return (deliveries.c.last_attempt_at.desc(), deliveries.c.id)
 
 
-def status_totals(conn, flt: HistoryFilter, now: datetime) -> dict[str, int]:
+def _where(flt: HistoryFilter, now: datetime, scope: TenantScope, **kw) -> list:
+    return [*flt.where(now, **kw), *scope.where(deliveries.c.tenant)]
+
+
+def status_totals(
+    conn, flt: HistoryFilter, now: datetime, *, scope: TenantScope = EVERY_TENANT
+) -> dict[str, int]:
     """Matching deliveries per status (zeros left out), in one aggregate statement.
 
     Not ``GROUP BY status``: SQLite sorts for it. Two shapes, each reading one index:
 
-    * no tenant, endpoint or event type: one count per status as scalar subqueries,
-      each a range count on (status, last_attempt_at);
+    * no tenant, endpoint, event type or tenant scope: one count per status as scalar
+      subqueries, each a range count on (status, last_attempt_at);
     * with one of them: conditional counts in one pass over the covering (that column,
       last_attempt_at, status) index.
     """
     status = deliveries.c.status
     wanted = [flt.status] if flt.status else list(DELIVERY_STATUSES)
-    if flt.tenant is None and flt.endpoint is None and flt.event_type is None:
+    if (flt.tenant is None and flt.endpoint is None and flt.event_type is None
+            and scope.unrestricted):
         base = flt.where(now, with_status=False)
         counts = conn.execute(
             select(
@@ -378,7 +392,8 @@ def status_totals(conn, flt: HistoryFilter, now: datetime) -> dict[str, int]:
         ).one()
     else:
         counts = conn.execute(
-            select(*(func.count(case((status == s, 1))) for s in wanted)).where(*flt.where(now))
+            select(*(func.count(case((status == s, 1))) for s in wanted))
+            .where(*_where(flt, now, scope))
         ).one()
     return {s: int(n) for s, n in zip(wanted, counts, strict=True) if n}
 
@@ -391,21 +406,23 @@ def view_page(
     per_page: int = PER_PAGE,
     *,
     matches: CategoryMatches | None = None,
+    scope: TenantScope = EVERY_TENANT,
 ) -> HistoryPage:
-    """One page of the view ordered by ``last_attempt_at`` desc, ``id``, and its totals.
+    """One page of the view ordered by ``last_attempt_at`` desc, ``id``, and its totals,
+    within ``scope``.
 
     With a category filter, ``matches`` (from :func:`category_matches` for the same
-    filter and ``now``) saves the triage pass: the page caches it per view.
+    filter, ``now`` and scope) saves the triage pass: the page caches it per view.
     """
     page = max(1, int(page))
     per_page = max(1, min(int(per_page), MAX_PER_PAGE))
     with engine.connect() as conn:
         if flt.category is not None:
-            return _category_page(conn, flt, now, page, per_page, matches)
-        by_status = status_totals(conn, flt, now)
+            return _category_page(conn, flt, now, page, per_page, matches, scope)
+        by_status = status_totals(conn, flt, now, scope=scope)
         rows = conn.execute(
             _list_select()
-            .where(*flt.where(now))
+            .where(*_where(flt, now, scope))
             .order_by(*_order())
             .limit(per_page)
             .offset((page - 1) * per_page)
@@ -415,10 +432,11 @@ def view_page(
 
 
 def page(
-    engine: Engine, flt: HistoryFilter, now: datetime, page: int = 1, per_page: int = PER_PAGE
+    engine: Engine, flt: HistoryFilter, now: datetime, page: int = 1, per_page: int = PER_PAGE,
+    *, scope: TenantScope = EVERY_TENANT,
 ) -> tuple[list[dict], int]:
     """``(rows, total)`` of one page of the view (see :func:`view_page` for more)."""
-    result = view_page(engine, flt, now, page=page, per_page=per_page)
+    result = view_page(engine, flt, now, page=page, per_page=per_page, scope=scope)
     return result.rows, result.total
 
 
@@ -437,10 +455,12 @@ class CategoryMatches:
     note: str | None = None  # set (and nothing scanned) when the view is too broad
 
 
-def category_matches(conn, flt: HistoryFilter, now: datetime) -> CategoryMatches:
-    """Triage the view's failed and pending deliveries and keep those in
-    ``flt.category``: one streamed pass over their signature columns (see the module
-    docstring). The result is what the page caches per view."""
+def category_matches(
+    conn, flt: HistoryFilter, now: datetime, *, scope: TenantScope = EVERY_TENANT
+) -> CategoryMatches:
+    """Triage the view's failed and pending deliveries (within ``scope``) and keep those
+    in ``flt.category``: one streamed pass over their signature columns (see the module
+    docstring). The result is what the page caches per view and scope."""
     import pandas as pd
 
     from intel.triage import classify_frame
@@ -449,7 +469,7 @@ def category_matches(conn, flt: HistoryFilter, now: datetime) -> CategoryMatches
     wanted = flt.category
     if wanted is None:
         raise ValueError("category_matches needs a filter with a category")
-    where = flt.failure_where(now)
+    where = [*flt.failure_where(now), *scope.where(deliveries.c.tenant)]
     candidates = int(conn.execute(select(func.count()).where(*where)).scalar() or 0)
     empty = dict.fromkeys(CATEGORIES, 0)
     if candidates > CATEGORY_SCAN_LIMIT:
@@ -513,17 +533,19 @@ def _triage_headers(textual: str | None) -> tuple:
 
 def _category_page(
     conn, flt: HistoryFilter, now: datetime, page: int, per_page: int,
-    matches: CategoryMatches | None,
+    matches: CategoryMatches | None, scope: TenantScope,
 ) -> HistoryPage:
     if matches is None or matches.category != flt.category:
-        matches = category_matches(conn, flt, now)
+        matches = category_matches(conn, flt, now, scope=scope)
     start = (page - 1) * per_page
     ids = list(matches.ids[start : start + per_page])
     rows: list[dict] = []
     if ids:
         fetched = {
             r["id"]: dict(r)
-            for r in conn.execute(_list_select().where(deliveries.c.id.in_(ids))).mappings()
+            for r in conn.execute(
+                _list_select().where(deliveries.c.id.in_(ids), *scope.where(deliveries.c.tenant))
+            ).mappings()
         }
         rows = [fetched[i] for i in ids if i in fetched]
     return HistoryPage(
@@ -565,11 +587,16 @@ def with_triage(rows: list[dict], classify=None) -> list[dict]:
 # --- one delivery ------------------------------------------------------------------------
 
 
-def get_delivery(engine: Engine, delivery_id: str) -> dict | None:
-    """Every field of one delivery, and ``attempts_timeline``: its attempts in order."""
+def get_delivery(
+    engine: Engine, delivery_id: str, *, scope: TenantScope = EVERY_TENANT
+) -> dict | None:
+    """Every field of one delivery, and ``attempts_timeline``: its attempts in order.
+    None when there is no such delivery or its tenant is outside ``scope``."""
     with engine.connect() as conn:
         row = conn.execute(
-            select(deliveries).where(deliveries.c.id == delivery_id)
+            select(deliveries).where(
+                deliveries.c.id == delivery_id, *scope.where(deliveries.c.tenant)
+            )
         ).mappings().first()
         if row is None:
             return None
@@ -611,16 +638,44 @@ def _distinct(conn, column: str, limit: int) -> list[str]:
     return [r[0] for r in conn.execute(sql, {"limit": limit})]
 
 
-def tenants(engine: Engine, limit: int = OPTION_LIMIT) -> list[str]:
-    """Known tenants, sorted (at most ``limit``)."""
-    with engine.connect() as conn:
-        return _distinct(conn, "tenant", limit)
+def _distinct_in_scope(conn, column: str, scope: TenantScope, limit: int) -> list[str]:
+    # A scoped identity's options: the values of its tenants' rows (the tenant index
+    # narrows them first).
+    col = deliveries.c[column]
+    rows = conn.execute(
+        select(col)
+        .where(col.is_not(None), *scope.where(deliveries.c.tenant))
+        .group_by(col)
+        .order_by(col)
+        .limit(limit)
+    )
+    return [r[0] for r in rows]
 
 
-def event_types(engine: Engine, limit: int = OPTION_LIMIT) -> list[str]:
-    """Known event types, sorted (at most ``limit``)."""
+def tenants(
+    engine: Engine, limit: int = OPTION_LIMIT, *, scope: TenantScope = EVERY_TENANT
+) -> list[str]:
+    """Known tenants within ``scope``, sorted (at most ``limit``)."""
     with engine.connect() as conn:
-        return _distinct(conn, "event_type", limit)
+        if scope.unrestricted:
+            return _distinct(conn, "tenant", limit)
+        # A scope names its few tenants: keep those with a delivery (one index seek each).
+        return [
+            t for t in sorted(scope.tenants or ())[:limit]
+            if conn.execute(
+                select(deliveries.c.id).where(deliveries.c.tenant == t).limit(1)
+            ).first() is not None
+        ]
+
+
+def event_types(
+    engine: Engine, limit: int = OPTION_LIMIT, *, scope: TenantScope = EVERY_TENANT
+) -> list[str]:
+    """Known event types (of deliveries within ``scope``), sorted (at most ``limit``)."""
+    with engine.connect() as conn:
+        if scope.unrestricted:
+            return _distinct(conn, "event_type", limit)
+        return _distinct_in_scope(conn, "event_type", scope, limit)
 
 
 def endpoints(
@@ -629,13 +684,16 @@ def endpoints(
     *,
     since: datetime | None = None,
     limit: int = OPTION_LIMIT,
+    scope: TenantScope = EVERY_TENANT,
 ) -> list[str]:
-    """Known endpoints, sorted; with ``tenant``, that tenant's endpoints (seen since
-    ``since``, if given)."""
+    """Known endpoints (of deliveries within ``scope``), sorted; with ``tenant``, that
+    tenant's endpoints (seen since ``since``, if given)."""
     with engine.connect() as conn:
-        if tenant is None:
+        if tenant is None and scope.unrestricted:
             return _distinct(conn, "endpoint", limit)
-        clauses = [deliveries.c.tenant == tenant]
+        clauses = scope.where(deliveries.c.tenant)
+        if tenant is not None:
+            clauses.append(deliveries.c.tenant == tenant)
         if since is not None:
             clauses.append(deliveries.c.last_attempt_at >= since)
         rows = conn.execute(

@@ -26,9 +26,15 @@ Decisions beyond the contract's table, each for a reason:
   accepted; ``2.5`` attempts are not.
 * ``duration_ms`` is a finite number >= 0. JSON's ``NaN``/``Infinity`` are refused
   anywhere (the stores' JSON cannot hold them).
-* The NUL character cannot be stored by PostgreSQL: in ``response_body`` and ``error``
-  (an excerpt, shown to operators) it is replaced by U+FFFD; anywhere else the record is
-  refused, since changing an id or a payload silently would be worse.
+* The NUL character cannot be stored by PostgreSQL, nor an unpaired surrogate (a JSON
+  ``"\ud800"`` escape) by either store: in ``response_body`` and ``error`` (an excerpt,
+  shown to operators) they are replaced by U+FFFD; anywhere else the record is refused,
+  since changing an id or a payload silently would be worse.
+* Size limits (``limits.*``, ``intel.settings.limits``): ``response_body``, ``error``
+  and ``response_headers`` over their limit are cut, the rest replaced by a visible
+  ``…[truncated N bytes]`` marker (``intel.deliveries.caps``; the caller can count the
+  cuts). A ``payload`` over ``limits.max_payload_bytes`` refuses the record: a payload is
+  replayed byte-exact, so cutting it would replay something else.
 * ``payload`` is an object or a string; in a text cell, text starting with ``{`` is JSON
   (and must parse), anything else is the string payload.
 * Unknown fields are kept in ``extra`` and never make a record invalid: values are stored
@@ -41,6 +47,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -48,6 +55,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from intel.deliveries.caps import UNSTORABLE, cap_row, payload_bytes, storable_text
+from intel.settings.limits import LimitSettings
 from intel.store.schema import DELIVERY_STATUSES
 from intel.timeutil import ensure_utc, parse_timestamp, to_rfc3339
 
@@ -71,6 +80,10 @@ _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:?\d{2})?$"
 )
 _INTEGER_TEXT = re.compile(r"^[+-]?\d+(?:\.0*)?$")
+_UNSTORABLE = UNSTORABLE
+# JSON escapes that produce them: text without any needs no walk (see validate_record).
+UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89abcdefABCDEF])")
+_DEFAULT_LIMITS = LimitSettings()
 _STATUS_LIST = "delivered, failed or pending"
 
 
@@ -125,14 +138,38 @@ def _as_integer(value: Any) -> int | None:
     return None
 
 
-def _has_nul(value: Any) -> bool:
+def _unstorable(text: str) -> str | None:
+    """What in ``text`` no store holds ("a NUL character (\\u0000)", "an unpaired
+    surrogate (\\ud800)"), or None."""
+    if text.isascii():  # the common case, and cheap: only NUL is possible
+        return "a NUL character (\\u0000)" if "\x00" in text else None
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "a NUL character (\\u0000)"
+    return f"an unpaired surrogate (\\u{ord(found.group()):04x})"
+
+
+_replace_unstorable = storable_text
+
+
+def _has_nul(value: Any) -> str | None:
+    """What unstorable character ``value`` holds anywhere (keys too), or None."""
     if isinstance(value, str):
-        return "\x00" in value
+        return _unstorable(value)
     if isinstance(value, Mapping):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        for k, v in value.items():
+            found = _has_nul(k) or _has_nul(v)
+            if found:
+                return found
+        return None
     if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False
+        for v in value:
+            found = _has_nul(v)
+            if found:
+                return found
+    return None
 
 
 def jsonable(value: Any) -> Any:
@@ -168,7 +205,7 @@ def storable(value: Any) -> Any:
     :func:`jsonable`, but NaN/Infinity become null, NUL characters U+FFFD, and values of
     other types their text."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+        return _replace_unstorable(value) if _UNSTORABLE.search(value) else value
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, Mapping):
@@ -276,8 +313,9 @@ def _text_field(rec: Mapping, field: str, problems: list[str], *, required: bool
     if limit is not None and len(value) > limit:
         problems.append(f"{field}: longer than {limit} characters ({len(value)})")
         return None
-    if "\x00" in value:
-        problems.append(f"{field}: contains a NUL character (\\u0000)")
+    bad = _unstorable(value)
+    if bad:
+        problems.append(f"{field}: contains {bad}")
         return None
     return value
 
@@ -289,7 +327,9 @@ def _free_text(rec: Mapping, field: str, problems: list[str]) -> str | None:
     if not isinstance(value, str):
         problems.append(f"{field}: must be a string or null, got {_type_name(value)}")
         return None
-    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if value.isascii() and "\x00" not in value:
+        return value
+    return _replace_unstorable(value) if _UNSTORABLE.search(value) else value
 
 
 def _timestamp(rec: Mapping, field: str, problems: list[str], *, required: bool):
@@ -315,14 +355,28 @@ def _timestamp(rec: Mapping, field: str, problems: list[str], *, required: bool)
         return None
 
 
-def validate_record(rec: Mapping[str, Any], *, plain_json: bool = False) -> dict[str, Any]:
+def validate_record(
+    rec: Mapping[str, Any],
+    *,
+    plain_json: bool = False,
+    limits: LimitSettings | None = None,
+    cuts: Counter | None = None,
+    size_hint: int | None = None,
+) -> dict[str, Any]:
     """The row to write for one import record, or :class:`InvalidRecord` with every
     problem. ``rec`` holds typed values (see :func:`from_text_cells` for text cells).
 
-    ``plain_json``: ``rec`` came from :func:`loads_json` of a text holding no ``\\u0000``
-    escape, so its nested values are JSON already, finite and NUL-free; the (costly)
-    walks through payload, headers and unknown fields are skipped.
+    ``plain_json``: ``rec`` came from :func:`loads_json` of a text holding no
+    :data:`UNSTORABLE_ESCAPE`, so its nested values are JSON already, finite and free of
+    unstorable characters; the (costly) walks through payload, headers and unknown
+    fields are skipped.
+
+    ``limits``: the size limits (default: the defaults of ``limits.*``); body, error and
+    headers over theirs are cut and counted per field in ``cuts``. ``size_hint``: the
+    record's size in the file (bytes), when known: a record smaller than a limit cannot
+    exceed it, so nothing is measured.
     """
+    limits = limits or _DEFAULT_LIMITS
     if not isinstance(rec, Mapping):
         raise InvalidRecord([f"a record must be an object, got {_type_name(rec)}"])
     problems: list[str] = []
@@ -406,10 +460,21 @@ def validate_record(rec: Mapping[str, Any], *, plain_json: bool = False) -> dict
             if not plain_json:
                 payload = _json_field("payload", payload, problems)
         elif isinstance(payload, str):
-            if "\x00" in payload:
-                problems.append("payload: contains a NUL character (\\u0000)")
+            bad = _unstorable(payload)
+            if bad:
+                problems.append(f"payload: contains {bad}")
         else:
             problems.append(f"payload: must be an object or a string, got {_type_name(payload)}")
+        # A payload is replayed byte-exact: one over the limit is refused, never cut.
+        # (Re-encoding can lengthen numbers, so measure unless the record is far smaller.)
+        if size_hint is None or size_hint * 2 > limits.max_payload_bytes:
+            size = payload_bytes(payload)
+            if size > limits.max_payload_bytes:
+                problems.append(
+                    f"payload: {size:,} bytes, larger than limits.max_payload_bytes "
+                    f"({limits.max_payload_bytes:,}); a payload is replayed byte-exact, so "
+                    "it is never cut"
+                )
     row["payload"] = payload
 
     extra = {}
@@ -424,6 +489,9 @@ def validate_record(rec: Mapping[str, Any], *, plain_json: bool = False) -> dict
 
     if problems:
         raise InvalidRecord(problems)
+    smallest = min(limits.max_body_bytes, limits.max_error_bytes, limits.max_headers_bytes)
+    if size_hint is None or size_hint > smallest:
+        cap_row(row, limits, cuts)
     return row
 
 
@@ -433,6 +501,7 @@ def _json_field(field: str, value: Mapping, problems: list[str]) -> Any:
     except ValueError as exc:
         problems.append(f"{field}: {exc}")
         return None
-    if _has_nul(value):
-        problems.append(f"{field}: contains a NUL character (\\u0000)")
+    bad = _has_nul(value)
+    if bad:
+        problems.append(f"{field}: contains {bad}")
     return value

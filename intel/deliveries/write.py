@@ -3,6 +3,11 @@
 Records arrive as validated dicts (see ``intel.deliveries.record``): datetimes are
 aware UTC. Writing the same id again updates that delivery, never duplicates it, and
 records its latest attempt once per (delivery, attempt number).
+
+Whoever writes, the stored response body, error and headers keep to the size limits
+(``limits.*``; ``intel.deliveries.caps``): validation cuts them already for imports,
+and this write path cuts what any other writer hands it. Payloads are not cut here (a
+payload is replayed byte-exact: the import refuses an over-limit one).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from intel.deliveries.caps import cap_row
+from intel.settings.limits import LimitSettings
 from intel.store.schema import deliveries, delivery_attempts
 
 DELIVERY_COLUMNS = (
@@ -34,13 +41,20 @@ def upsert_deliveries(
     *,
     now: datetime,
     record_attempts: bool = True,
+    limits: LimitSettings | None = None,
 ) -> int:
-    """Insert or update ``records`` (one batch, in the caller's transaction)."""
+    """Insert or update ``records`` (one batch, in the caller's transaction); body, error
+    and headers are cut to ``limits`` (default: the settings' ``limits``)."""
     if not records:
         return 0
+    if limits is None:
+        from intel.settings import get_settings
+
+        limits = get_settings().limits
     rows = []
     for rec in records:
         row = {c: rec.get(c) for c in DELIVERY_COLUMNS}
+        cap_row(row, limits)
         if row["attempts"] is None:
             row["attempts"] = 1
         if row["last_attempt_at"] is None:

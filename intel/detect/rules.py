@@ -130,7 +130,8 @@ def target_label(incident_type: str, target: str) -> str:
         parts = urlsplit(target)
         if not parts.netloc:
             return target
-        return parts.netloc + (parts.path.rstrip("/") or "")
+        host = parts.netloc.rpartition("@")[2]  # never the URL's user:password
+        return host + (parts.path.rstrip("/") or "")
     return target
 
 

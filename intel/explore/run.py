@@ -10,6 +10,11 @@
 
 ``failure_ratio`` = failures / (delivered + failed). Deliveries that did not fail have
 the category ``not-failed``. Rows: largest measure first, at most ``query.limit``.
+
+Tenant scope (CONTRACTS §6): ``run_query`` and ``explore_result`` take ``scope``; every
+statement adds ``tenant IN (...)`` to its WHERE clause, so a tenant-scoped identity's
+cells count only its tenants' deliveries (another tenant's rows are absent), and a
+cached result is keyed by the scope as well.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import pandas as pd
 from sqlalchemy import Engine, Float, String, Text, case, cast, func, literal, select
 from sqlalchemy.sql import ColumnElement
 
+from intel.auth.scope import ALL, TenantScope
+from intel.csvsafe import frame_to_csv
 from intel.deliveries.links import history_link
 from intel.explore.percentile import percentile_select
 from intel.explore.query import DIMENSIONS, ExploreQuery
@@ -42,7 +49,7 @@ LINKABLE = ("tenant", "endpoint", "event_type", "status", "category")
 _SEP = "\x1f"
 
 
-def counts_source(query: ExploreQuery):
+def counts_source(query: ExploreQuery, scope: TenantScope = ALL):
     """The table a counts view reads: an index that holds every column it needs when
     there is one (SQLite would otherwise read a table row per delivery), else the table.
 
@@ -50,15 +57,19 @@ def counts_source(query: ExploreQuery):
       the partial index of failures (migration 0003);
     * by and filtered on at most one of tenant / endpoint / event type, plus status and
       hour: that column's (column, last_attempt_at, status) index.
+
+    A tenant scope needs the tenant column as a filter would.
     """
     columns = set(query.by) | set(query.filters())
+    if not scope.unrestricted:
+        columns.add("tenant")
     if "category" in columns:
         return deliveries
     if query.status == "failed" and columns - {"status"} <= {
         "endpoint", "tenant", "event_type", "http_status", "hour",
     }:
         return indexed(FAILED_INDEX)
-    for name in (*query.filters(), *query.by):
+    for name in (*query.filters(), *query.by, "tenant"):
         if name in TIME_INDEX and columns <= {name, "status", "hour"}:
             return indexed(TIME_INDEX[name])
     return deliveries
@@ -73,23 +84,26 @@ def dimension(name: str, table=deliveries) -> ColumnElement:
     return c[name].label(name)
 
 
-def where_clauses(query: ExploreQuery, now: datetime, table=deliveries) -> list[ColumnElement]:
+def where_clauses(query: ExploreQuery, now: datetime, table=deliveries,
+                  scope: TenantScope = ALL) -> list[ColumnElement]:
     since, until = query.bounds(now)
     c = table.c
-    clauses = [c.last_attempt_at >= since, c.last_attempt_at < until]
+    clauses = [c.last_attempt_at >= since, c.last_attempt_at < until, *scope.where(c.tenant)]
     for name, value in query.filters().items():
         # the status as a literal, so the partial index of failures can serve it
         clauses.append(status_is(value, table) if name == "status" else c[name] == value)
     return clauses
 
 
-def run_query(engine: Engine, query: ExploreQuery, now: datetime) -> pd.DataFrame:
-    """The view's result: one column per dimension, then the measure columns, and
-    ``link`` (delivery history of the row) when every dimension is linkable."""
+def run_query(engine: Engine, query: ExploreQuery, now: datetime, *,
+              scope: TenantScope = ALL) -> pd.DataFrame:
+    """The view's result over the deliveries within ``scope``: one column per dimension,
+    then the measure columns, and ``link`` (delivery history of the row) when every
+    dimension is linkable."""
     if query.measure == "p95_duration_ms":
-        frame = _p95(engine, query, now)
+        frame = _p95(engine, query, now, scope)
     else:
-        frame = _counts(engine, query, now)
+        frame = _counts(engine, query, now, scope)
     for dim in ("http_status", "hour"):
         if dim in frame.columns:
             frame[dim] = frame[dim].astype("Int64")
@@ -113,10 +127,11 @@ def _finish_counts(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=["delivered"])
 
 
-def _counts(engine: Engine, query: ExploreQuery, now: datetime) -> pd.DataFrame:
-    table = counts_source(query)
+def _counts(engine: Engine, query: ExploreQuery, now: datetime,
+            scope: TenantScope) -> pd.DataFrame:
+    table = counts_source(query, scope)
     c = table.c
-    where = where_clauses(query, now, table)
+    where = where_clauses(query, now, table, scope)
     failures = count_if(c.status == "failed").label("failures")
     delivered = count_if(c.status == "delivered").label("delivered")
     columns = ["deliveries", "failures", "failure_ratio"]
@@ -178,9 +193,10 @@ def category_case(engine: Engine, where: list[ColumnElement]) -> ColumnElement:
     return case(*whens, else_=literal("unknown")).label("category")
 
 
-def _p95(engine: Engine, query: ExploreQuery, now: datetime) -> pd.DataFrame:
+def _p95(engine: Engine, query: ExploreQuery, now: datetime,
+         scope: TenantScope) -> pd.DataFrame:
     c = deliveries.c
-    where = where_clauses(query, now)
+    where = where_clauses(query, now, scope=scope)
     dims = [
         category_case(engine, where) if d == "category" else dimension(d) for d in query.by
     ]
@@ -204,16 +220,18 @@ def column_labels(query: ExploreQuery) -> dict[str, str]:
     return labels
 
 
-def explore_result(engine: Engine, query: ExploreQuery, now: datetime, *, cache=None) -> dict:
-    """The view's result as JSON-able data (cached under ``explore`` when ``cache`` is
-    given): ``columns``, ``rows`` (lists), ``as_of``, ``since``, ``until``."""
+def explore_result(engine: Engine, query: ExploreQuery, now: datetime, *, cache=None,
+                   scope: TenantScope = ALL) -> dict:
+    """The view's result within ``scope`` as JSON-able data (cached under ``explore``,
+    per scope, when ``cache`` is given): ``columns``, ``rows`` (lists), ``as_of``,
+    ``since``, ``until``."""
     from intel.insights.api import database_key
     from intel.timeutil import to_rfc3339
 
     since, until = query.bounds(now)
 
     def compute() -> dict:
-        frame = run_query(engine, query, now)
+        frame = run_query(engine, query, now, scope=scope)
         clean = frame.astype(object).where(frame.notna(), None)
         return {
             "columns": list(frame.columns),
@@ -228,7 +246,7 @@ def explore_result(engine: Engine, query: ExploreQuery, now: datetime, *, cache=
 
     if cache is None:
         return compute()
-    params = {"db": database_key(engine), **query.cache_params()}
+    params = {"db": database_key(engine), "scope": scope.cache_key(), **query.cache_params()}
     return cache.get_or_compute("explore", params, compute)
 
 
@@ -236,19 +254,7 @@ def result_frame(result: dict) -> pd.DataFrame:
     return pd.DataFrame(result["rows"], columns=result["columns"])
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def to_csv(frame: pd.DataFrame) -> str:
-    """CSV of a result; text cells that a spreadsheet would run as a formula get a
-    leading apostrophe (tenant ids and URLs come from outside)."""
-    safe = frame.copy()
-    for column in safe.columns:
-        if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(
-            safe[column]
-        ):
-            safe[column] = [
-                "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-                for v in safe[column]
-            ]
-    return safe.to_csv(index=False)
+    """CSV of a result; text cells a spreadsheet would run as a formula are neutralised
+    (``intel.csvsafe``: tenant ids and URLs come from outside)."""
+    return frame_to_csv(frame)

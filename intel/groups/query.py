@@ -6,6 +6,10 @@ flags, with COUNT / MIN / MAX and one example id. Only those distinct rows (a fe
 thousand even at a million deliveries) come to Python, where their failure signature
 and category are computed and folded (``intel.groups.fold``). The example's real
 response headers are read back by id, so triage sees the actual Retry-After value.
+
+Every reader takes ``scope`` (CONTRACTS §6): a tenant-scoped identity's groups are
+folded from its tenants' failures only; another tenant's are absent (never counted in a
+group's size, examples or tenant span).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Text, and_, case, cast, func, or_, select
 
+from intel.auth.scope import ALL, TenantScope
 from intel.groups.fold import FailureGroup, FailureRow, fold_rows
 from intel.store.schema import deliveries
 from intel.timeutil import ensure_utc
@@ -61,14 +66,17 @@ def failure_rows(
     until: datetime,
     tenant: str | None = None,
     body_prefix: int = DEFAULT_BODY_PREFIX,
+    scope: TenantScope = ALL,
 ) -> list[FailureRow]:
-    """The window's failures aggregated by raw fields (``since`` <= last attempt < ``until``)."""
+    """The window's failures within ``scope`` aggregated by raw fields (``since`` <= last
+    attempt < ``until``)."""
     body = func.substr(deliveries.c.response_body, 1, body_prefix).label("body")
     flags = _header_flags()
     where = [
         deliveries.c.status == "failed",
         deliveries.c.last_attempt_at >= ensure_utc(since),
         deliveries.c.last_attempt_at < ensure_utc(until),
+        *scope.where(deliveries.c.tenant),
     ]
     if tenant:
         where.append(deliveries.c.tenant == tenant)
@@ -138,9 +146,12 @@ def failure_groups(
     tenant: str | None = None,
     body_prefix: int = DEFAULT_BODY_PREFIX,
     by: str = "signature",
+    scope: TenantScope = ALL,
 ) -> GroupsResult:
-    """The window's failures folded into groups, biggest first (``by``: see fold_rows)."""
-    rows = failure_rows(conn, since=since, until=until, tenant=tenant, body_prefix=body_prefix)
+    """The window's failures within ``scope`` folded into groups, biggest first (``by``:
+    see fold_rows)."""
+    rows = failure_rows(conn, since=since, until=until, tenant=tenant, body_prefix=body_prefix,
+                        scope=scope)
     return GroupsResult(
         groups=fold_rows(rows, by=by),
         total_failures=sum(r.count for r in rows),
@@ -149,14 +160,16 @@ def failure_groups(
 
 
 def tenants_with_failures(conn: Connection, *, since: datetime, until: datetime,
-                          limit: int = 1000) -> list[str]:
-    """Tenants that have failures in the window (for the tenant filter)."""
+                          limit: int = 1000, scope: TenantScope = ALL) -> list[str]:
+    """Tenants (within ``scope``) that have failures in the window (for the tenant
+    filter)."""
     stmt = (
         select(deliveries.c.tenant)
         .where(
             deliveries.c.status == "failed",
             deliveries.c.last_attempt_at >= ensure_utc(since),
             deliveries.c.last_attempt_at < ensure_utc(until),
+            *scope.where(deliveries.c.tenant),
         )
         .group_by(deliveries.c.tenant)
         .order_by(deliveries.c.tenant)

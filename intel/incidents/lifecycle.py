@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from intel.detect.signals import Baseline, Signal
+from intel.redact import redact_url
 
 AUDITED = ("open", "escalate", "settle", "relapse", "resolve", "acknowledge")
 SEVERITY_RANK = {"warning": 0, "critical": 1}
@@ -50,6 +51,10 @@ class Incident:
     acknowledged_by: str | None = None
     ack_note: str | None = None
     details: dict = field(default_factory=dict)
+    # The one tenant it concerns (a tenant spike's target; an endpoint spike's tenant is
+    # found from the deliveries when it is stored); None: platform-wide or shared, seen
+    # only by identities without a tenant limit.
+    tenant: str | None = None
 
     @property
     def is_active(self) -> bool:
@@ -65,7 +70,7 @@ class Incident:
     @property
     def headline(self) -> str:
         return str((self.details.get("last") or self.details.get("opened") or {}).get(
-            "headline", f"{self.type} on {self.target}"
+            "headline", f"{self.type} on {redact_url(self.target)}"
         ))
 
     def as_row(self) -> dict:
@@ -87,6 +92,7 @@ class Incident:
             "acknowledged_by": self.acknowledged_by,
             "ack_note": self.ack_note,
             "details": self.details,
+            "tenant": self.tenant,
         }
 
     @classmethod
@@ -155,6 +161,7 @@ def open_incident(signal: Signal, now: datetime) -> Incident:
         detected_at=now,
         updated_at=now,
         details={"baseline": signal.baseline().to_dict(), "opened": facts, "last": facts},
+        tenant=signal.target if signal.type == "tenant_spike" else None,
     )
 
 

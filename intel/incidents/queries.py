@@ -6,6 +6,10 @@ has the seed's fields (``id``, ``type``, ``severity``, ``target``, ``current_fai
 ``baseline``, ``detected_at``, ``status``) plus ``resolved_at``, ``peak_failures``,
 ``headline``, ``acknowledged_at/_by``, ``ack_note``, ``duration_s`` and the ``triage``
 breakdown of the failures behind it.
+
+Every reader takes ``scope``: a tenant-scoped identity sees only incidents whose
+``tenant`` is one of its tenants; bursts and shared endpoints' spikes (``tenant`` NULL)
+are platform-wide, for identities without a tenant limit only.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, case, select
 
+from intel.auth.scope import ALL, TenantScope
 from intel.incidents.lifecycle import Incident
 from intel.store.schema import heartbeats, incidents
 from intel.timeutil import ensure_utc, to_rfc3339
@@ -21,18 +26,20 @@ from intel.timeutil import ensure_utc, to_rfc3339
 _SEVERITY_ORDER = case((incidents.c.severity == "critical", 0), else_=1)
 
 
-def active_incidents(conn: Connection, *, unacknowledged: bool = False) -> list[Incident]:
-    """Active incidents, critical first, newest first."""
-    q = select(incidents).where(incidents.c.status == "active")
+def active_incidents(
+    conn: Connection, *, unacknowledged: bool = False, scope: TenantScope = ALL
+) -> list[Incident]:
+    """Active incidents (within ``scope``), critical first, newest first."""
+    q = select(incidents).where(incidents.c.status == "active", *scope.where(incidents.c.tenant))
     if unacknowledged:
         q = q.where(incidents.c.acknowledged_at.is_(None))
     q = q.order_by(_SEVERITY_ORDER, incidents.c.detected_at.desc())
     return [Incident.from_row(r) for r in conn.execute(q).mappings()]
 
 
-def banner_incidents(conn: Connection) -> list[Incident]:
-    """What the banner shows: active and not acknowledged."""
-    return active_incidents(conn, unacknowledged=True)
+def banner_incidents(conn: Connection, *, scope: TenantScope = ALL) -> list[Incident]:
+    """What the banner shows: active and not acknowledged (within ``scope``)."""
+    return active_incidents(conn, unacknowledged=True, scope=scope)
 
 
 def incident_history(
@@ -40,9 +47,12 @@ def incident_history(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 500,
+    *,
+    scope: TenantScope = ALL,
 ) -> list[Incident]:
-    """Incidents detected in ``[since, until)``, newest first (any status)."""
-    q = select(incidents)
+    """Incidents detected in ``[since, until)`` (within ``scope``), newest first (any
+    status)."""
+    q = select(incidents).where(*scope.where(incidents.c.tenant))
     if since is not None:
         q = q.where(incidents.c.detected_at >= ensure_utc(since))
     if until is not None:
@@ -78,20 +88,21 @@ def incident_body(incident: Incident, now: datetime) -> dict:
     }
 
 
-def active_body(engine: Engine, now: datetime) -> dict:
+def active_body(engine: Engine, now: datetime, *, scope: TenantScope = ALL) -> dict:
     """``GET /anomalies/active``."""
     with engine.connect() as conn:
-        rows = active_incidents(conn)
+        rows = active_incidents(conn, scope=scope)
     return {"incidents": [incident_body(i, now) for i in rows]}
 
 
 def history_body(
-    engine: Engine, now: datetime, since: datetime | None = None, limit: int = 500
+    engine: Engine, now: datetime, since: datetime | None = None, limit: int = 500,
+    *, scope: TenantScope = ALL,
 ) -> dict:
     """``GET /anomalies/history?since=`` (default: the last 7 days)."""
     since = since or now - timedelta(days=7)
     with engine.connect() as conn:
-        rows = incident_history(conn, since=since, limit=limit)
+        rows = incident_history(conn, since=since, limit=limit, scope=scope)
     return {"since": to_rfc3339(since), "incidents": [incident_body(i, now) for i in rows]}
 
 

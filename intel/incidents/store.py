@@ -4,24 +4,33 @@ Every audited transition is written through ``intel.audit.record`` in the same
 transaction as the change (actor ``system`` for the worker, the operator for an
 acknowledgement), as ``incident.<kind>``. The worker owns the detection columns and the
 operator the acknowledgement columns, so neither overwrites the other's change.
+
+Tenant (CONTRACTS §6): an incident's ``tenant`` is set when it is opened — a tenant
+spike's target; for an endpoint spike the one tenant that has ever delivered to that
+endpoint (NULL when several share it); NULL for a burst. A tenant-scoped identity sees
+and acknowledges only incidents of its tenants; any other is "no incident", as if it did
+not exist. The audit entries of an incident carry its tenant.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, and_, select, update
+from sqlalchemy import Connection, Engine, and_, func, select, update
 
 from intel.audit import SYSTEM, record
+from intel.auth.scope import ALL, TenantScope
 from intel.incidents.lifecycle import (
     AcknowledgeError,
     Incident,
     Transition,
     acknowledge,
 )
-from intel.store.schema import incidents
+from intel.redact import redact_text, redact_url
+from intel.store.schema import deliveries, incidents
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +64,35 @@ def recently_resolved(conn: Connection, since: datetime, until: datetime) -> dic
     return out
 
 
-def get_incident(conn: Connection, incident_id: str) -> Incident | None:
-    row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).mappings().first()
+def get_incident(
+    conn: Connection, incident_id: str, *, scope: TenantScope = ALL
+) -> Incident | None:
+    """One incident; None when there is none or it is outside ``scope``."""
+    row = conn.execute(
+        select(incidents).where(incidents.c.id == incident_id, *scope.where(incidents.c.tenant))
+    ).mappings().first()
     return Incident.from_row(row) if row else None
+
+
+def sole_tenant(conn: Connection, endpoint: str) -> str | None:
+    """The tenant of every delivery to ``endpoint``; None when there are several or none.
+
+    One aggregate over the endpoint's rows (its index), run once per opened endpoint
+    spike."""
+    low, high = conn.execute(
+        select(func.min(deliveries.c.tenant), func.max(deliveries.c.tenant))
+        .where(deliveries.c.endpoint == endpoint)
+    ).one()
+    return low if low is not None and low == high else None
+
+
+def incident_tenant(conn: Connection, incident: Incident) -> str | None:
+    """The tenant an incident concerns (see the module docstring)."""
+    if incident.type == "tenant_spike":
+        return incident.target
+    if incident.type == "endpoint_spike":
+        return sole_tenant(conn, incident.target)
+    return None
 
 
 def _summary(kind: str, incident: Incident) -> str:
@@ -65,7 +100,9 @@ def _summary(kind: str, incident: Incident) -> str:
         "open": "opened", "escalate": "escalated to critical", "settle": "back to normal, settling",
         "relapse": "abnormal again", "resolve": "resolved", "acknowledge": "acknowledged",
     }
-    return f"{incident.type} on {incident.target} {verbs.get(kind, kind)}: {incident.headline}"
+    return redact_text(  # an endpoint target's user:password is never shown
+        f"{incident.type} on {incident.target} {verbs.get(kind, kind)}: {incident.headline}"
+    )
 
 
 def _audit(conn: Connection, transition: Transition, at: datetime, via: str | None = None
@@ -73,7 +110,7 @@ def _audit(conn: Connection, transition: Transition, at: datetime, via: str | No
     incident = transition.incident
     details = {
         "type": incident.type,
-        "target": incident.target,
+        "target": redact_url(incident.target),  # shown on the audit page: no user:password
         "severity": incident.severity,
         "status": incident.status,
         "current_failures": incident.current_failures,
@@ -92,6 +129,7 @@ def _audit(conn: Connection, transition: Transition, at: datetime, via: str | No
         target_id=incident.id,
         summary=_summary(transition.kind, incident),
         details=details,
+        tenant=incident.tenant,
     )
 
 
@@ -102,6 +140,15 @@ def apply_transitions(conn: Connection, transitions: Iterable[Transition], at: d
     the database — another writer, or a replayed tick — is skipped and logged).
     """
     transitions = list(transitions)
+    # An opened incident learns its tenant here (an endpoint spike's needs the deliveries).
+    tenants = {
+        t.incident.id: incident_tenant(conn, t.incident) for t in transitions if t.kind == "open"
+    }
+    transitions = [
+        replace(t, incident=replace(t.incident, tenant=tenants[t.incident.id]))
+        if t.incident.id in tenants else t
+        for t in transitions
+    ]
     final: dict[str, Incident] = {}
     for t in transitions:
         final[t.incident.id] = t.incident
@@ -117,8 +164,8 @@ def apply_transitions(conn: Connection, transitions: Iterable[Transition], at: d
             )
         ).first()
         if exists is not None:
-            log.info("incident %s already open (%s): not opening it again", inc.dedup_key,
-                     exists[0])
+            log.info("incident %s already open (%s): not opening it again",
+                     redact_text(inc.dedup_key), exists[0])
             skipped.add(inc.id)
             continue
         conn.execute(incidents.insert().values(**final[inc.id].as_row()))
@@ -141,13 +188,14 @@ def apply_transitions(conn: Connection, transitions: Iterable[Transition], at: d
 
 def acknowledge_incident(
     engine: Engine, incident_id: str, operator: str, note: str, now: datetime,
-    *, via: str | None = None,
+    *, via: str | None = None, scope: TenantScope = ALL,
 ) -> Incident:
     """"Mark as known issue": the incident stays active and tracked; audited as
     ``incident.ack`` with the operator and where it was done (``via``: banner,
-    anomalies_page, api). Raises ``AcknowledgeError`` when it cannot."""
+    anomalies_page, api). Raises ``AcknowledgeError`` when it cannot; an incident outside
+    ``scope`` is "no incident", exactly like a missing one."""
     with engine.begin() as conn:
-        current = get_incident(conn, incident_id)
+        current = get_incident(conn, incident_id, scope=scope)
         if current is None:
             raise AcknowledgeError(f"no incident {incident_id!r}")
         transition = acknowledge(current, operator, note, now)
@@ -170,6 +218,8 @@ __all__ = [
     "acknowledge_incident",
     "apply_transitions",
     "get_incident",
+    "incident_tenant",
     "load_active",
     "recently_resolved",
+    "sole_tenant",
 ]

@@ -5,7 +5,8 @@ delivery (labels are the truth; triage is computed on demand). Deliveries are gr
 SQL by label and failure shape (``intel.insights.shapes``), each shape classified once.
 
 ``accuracy`` = labelled deliveries whose triage category equals the label / labelled
-deliveries; ``by_label`` gives the same per label category.
+deliveries; ``by_label`` gives the same per label category. With a tenant ``scope``
+only the labels of that identity's tenants' deliveries count.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
+from intel.auth.scope import ALL, TenantScope
 from intel.insights._sql import ratio
 from intel.insights.shapes import categories, headers_sample, shape_columns
+from intel.labels.store import labels_in_scope
 from intel.store.schema import deliveries, labels
 from intel.triage import CATEGORIES
 
@@ -23,13 +26,13 @@ from intel.triage import CATEGORIES
 ACCURACY_TARGET = 0.85
 
 
-def triage_accuracy(engine: Engine, now: datetime) -> dict:
+def triage_accuracy(engine: Engine, now: datetime, *, scope: TenantScope = ALL) -> dict:
     label = labels.c.category.label("label")
     shape = shape_columns()  # the same expressions (and bind parameters) in both clauses
     stmt = (
         select(label, *shape, headers_sample(), func.count().label("n"))
         .select_from(labels.join(deliveries, deliveries.c.id == labels.c.delivery_id))
-        .where(labels.c.labeled_at < now)
+        .where(labels.c.labeled_at < now, *labels_in_scope(scope))
         .group_by(label, *shape)
     )
     with engine.connect() as conn:

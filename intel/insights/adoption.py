@@ -11,6 +11,11 @@
 * ``time_to_ack``: incidents detected in the window and acknowledged: mean seconds from
   detection to acknowledgement and the share acknowledged within 30 s (seed: MTTA under
   30 seconds).
+
+With a tenant ``scope`` (CONTRACTS §6) the figures are over what that identity may see:
+the jobs it sees (``intel.replay.jobs.visible``), the acknowledgements of its tenants'
+incidents and its tenants' incidents. ``insights_daily`` is about every operator of the
+platform (page views concern no tenant), so a scoped identity gets no days.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, func, select
 
 from intel import audit
+from intel.auth.scope import ALL, TenantScope
 from intel.insights._sql import as_int, count_if, ratio, seconds
 from intel.insights.periods import Period, window
 from intel.store.schema import audit_log, incidents, replay_jobs
@@ -46,11 +52,15 @@ def record_insights_view(conn: Connection, *, operator: str, now: datetime,
     )
 
 
-def advisor_share(engine: Engine, period: Period | str, now: datetime) -> dict:
+def advisor_share(
+    engine: Engine, period: Period | str, now: datetime, *, scope: TenantScope = ALL
+) -> dict:
+    from intel.replay.jobs import visible
+
     w = window(period, now)
     j = replay_jobs.c
     stmt = select(func.count(), count_if(j.source == "advisor")).where(
-        j.source != "single", j.created_at >= w.since, j.created_at < w.until
+        j.source != "single", j.created_at >= w.since, j.created_at < w.until, *visible(scope)
     )
     with engine.connect() as conn:
         total, advisor = conn.execute(stmt).one()
@@ -59,12 +69,14 @@ def advisor_share(engine: Engine, period: Period | str, now: datetime) -> dict:
             "target": TARGETS["advisor_share"]}
 
 
-def banner_ack_share(engine: Engine, period: Period | str, now: datetime) -> dict:
+def banner_ack_share(
+    engine: Engine, period: Period | str, now: datetime, *, scope: TenantScope = ALL
+) -> dict:
     w = window(period, now)
     a = audit_log.c
     via = a.details["via"].as_string()
     stmt = select(func.count(), count_if(via == "banner")).where(
-        a.action == "incident.ack", a.at >= w.since, a.at < w.until
+        a.action == "incident.ack", a.at >= w.since, a.at < w.until, *scope.where(a.tenant)
     )
     with engine.connect() as conn:
         total, banner = conn.execute(stmt).one()
@@ -73,7 +85,11 @@ def banner_ack_share(engine: Engine, period: Period | str, now: datetime) -> dic
             "target": TARGETS["banner_ack_share"]}
 
 
-def insights_daily(engine: Engine, period: Period | str, now: datetime) -> dict:
+def insights_daily(
+    engine: Engine, period: Period | str, now: datetime, *, scope: TenantScope = ALL
+) -> dict:
+    if not scope.unrestricted:  # platform-wide: see the module docstring
+        return {"days": [], "mean_share": None, "target": TARGETS["insights_daily_share"]}
     w = window(period, now)
     a = audit_log.c
     day = time_bucket(a.at, DAY_S).label("day")
@@ -105,13 +121,16 @@ def insights_daily(engine: Engine, period: Period | str, now: datetime) -> dict:
     }
 
 
-def time_to_ack(engine: Engine, period: Period | str, now: datetime) -> dict:
+def time_to_ack(
+    engine: Engine, period: Period | str, now: datetime, *, scope: TenantScope = ALL
+) -> dict:
     w = window(period, now)
     i = incidents.c
     delay = epoch_seconds(i.acknowledged_at) - epoch_seconds(i.detected_at)
     target = TARGETS["time_to_ack_s"]
     stmt = select(func.count(), func.avg(delay), count_if(delay <= target)).where(
-        i.acknowledged_at.is_not(None), i.detected_at >= w.since, i.detected_at < w.until
+        i.acknowledged_at.is_not(None), i.detected_at >= w.since, i.detected_at < w.until,
+        *scope.where(i.tenant),
     )
     with engine.connect() as conn:
         n, mean, within = conn.execute(stmt).one()
@@ -120,12 +139,14 @@ def time_to_ack(engine: Engine, period: Period | str, now: datetime) -> dict:
             "within_target_share": ratio(within, n), "target_s": target}
 
 
-def adoption(engine: Engine, period: Period | str, now: datetime) -> dict:
+def adoption(
+    engine: Engine, period: Period | str, now: datetime, *, scope: TenantScope = ALL
+) -> dict:
     now = ensure_utc(now)
     return {
-        "advisor_share": advisor_share(engine, period, now),
-        "banner_ack_share": banner_ack_share(engine, period, now),
-        "insights_daily": insights_daily(engine, period, now),
-        "time_to_ack": time_to_ack(engine, period, now),
+        "advisor_share": advisor_share(engine, period, now, scope=scope),
+        "banner_ack_share": banner_ack_share(engine, period, now, scope=scope),
+        "insights_daily": insights_daily(engine, period, now, scope=scope),
+        "time_to_ack": time_to_ack(engine, period, now, scope=scope),
         "as_of": to_rfc3339(now),
     }

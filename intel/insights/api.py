@@ -12,6 +12,10 @@ Each takes the engine, the query parameters as given (``period`` one of 24h, 7d,
 ``now``, the settings section and optionally a :class:`~intel.cache.ResultCache`. A
 body is cached for ``cache_ttl_s`` under its query name and parameters (and the
 database it was computed from); ``as_of`` says when it was computed.
+
+Each also takes ``scope`` (CONTRACTS §6, default every tenant): the figures of a
+tenant-scoped identity are computed over its tenants only, and its cache entries are
+its own (the key includes ``scope.cache_key()``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from intel.auth.scope import ALL, TenantScope
 from intel.cache import ResultCache
 from intel.insights import accuracy, adoption, endpoints, health, operators, tenants
 from intel.insights.periods import check_limit, get_period, window
@@ -51,11 +56,12 @@ def thresholds_from(settings: InsightsSettings) -> Thresholds:
 
 def _cached(
     cache: ResultCache | None, query: str, engine: Engine, params: dict[str, Any],
-    compute: Callable[[], dict],
+    compute: Callable[[], dict], scope: TenantScope,
 ) -> dict:
     if cache is None:
         return compute()
-    return cache.get_or_compute(query, {"db": database_key(engine), **params}, compute)
+    key = {"db": database_key(engine), "scope": scope.cache_key(), **params}
+    return cache.get_or_compute(query, key, compute)
 
 
 def _header(period_name: str, now: datetime) -> dict:
@@ -67,6 +73,7 @@ def _header(period_name: str, now: datetime) -> dict:
 def endpoints_body(
     engine: Engine, *, now: datetime, period: str | None = None, limit: object = None,
     settings: InsightsSettings = DEFAULT_SETTINGS, cache: ResultCache | None = None,
+    scope: TenantScope = ALL,
 ) -> dict:
     p = get_period(period)
     n = check_limit(settings.top_limit if limit in (None, "") else limit)
@@ -74,17 +81,20 @@ def endpoints_body(
 
     def compute() -> dict:
         rows = endpoints.top_failing_endpoints(engine, p, now, limit=n,
-                                               trend_threshold=settings.trend_threshold)
+                                               trend_threshold=settings.trend_threshold,
+                                               scope=scope)
         return _header(p.name, now) | {"trend_threshold": settings.trend_threshold,
                                        "endpoints": rows}
 
     return _cached(cache, "endpoints", engine,
-                   {"period": p.name, "limit": n, "trend": settings.trend_threshold}, compute)
+                   {"period": p.name, "limit": n, "trend": settings.trend_threshold}, compute,
+                   scope)
 
 
 def tenants_body(
     engine: Engine, *, now: datetime, period: str | None = None, limit: object = None,
     settings: InsightsSettings = DEFAULT_SETTINGS, cache: ResultCache | None = None,
+    scope: TenantScope = ALL,
 ) -> dict:
     p = get_period(period)
     n = check_limit(settings.top_limit if limit in (None, "") else limit)
@@ -92,51 +102,55 @@ def tenants_body(
 
     def compute() -> dict:
         rows = tenants.top_tenants(engine, p, now, limit=n,
-                                   trend_threshold=settings.trend_threshold)
+                                   trend_threshold=settings.trend_threshold, scope=scope)
         return _header(p.name, now) | {"trend_threshold": settings.trend_threshold,
                                        "tenants": rows}
 
     return _cached(cache, "tenants", engine,
-                   {"period": p.name, "limit": n, "trend": settings.trend_threshold}, compute)
+                   {"period": p.name, "limit": n, "trend": settings.trend_threshold}, compute,
+                   scope)
 
 
 def operators_body(
     engine: Engine, *, now: datetime, period: str | None = None,
     settings: InsightsSettings = DEFAULT_SETTINGS, cache: ResultCache | None = None,
+    scope: TenantScope = ALL,
 ) -> dict:
     p = get_period(period)
     now = ensure_utc(now)
 
     def compute() -> dict:
         return _header(p.name, now) | {
-            "operators": operators.operator_activity(engine, p, now),
-            "heatmap": operators.activity_heatmap(engine, p, now),
+            "operators": operators.operator_activity(engine, p, now, scope=scope),
+            "heatmap": operators.activity_heatmap(engine, p, now, scope=scope),
         }
 
-    return _cached(cache, "operators", engine, {"period": p.name}, compute)
+    return _cached(cache, "operators", engine, {"period": p.name}, compute, scope)
 
 
 def system_health_body(
     engine: Engine, *, now: datetime, period: str | None = None,
     settings: InsightsSettings = DEFAULT_SETTINGS, cache: ResultCache | None = None,
+    scope: TenantScope = ALL,
 ) -> dict:
     p = get_period(period)
     now = ensure_utc(now)
 
     def compute() -> dict:
         return _header(p.name, now) | {
-            "deliveries": health.delivery_totals(engine, p, now),
-            "replays": health.replay_trend(engine, p, now),
-            "triage_accuracy": accuracy.triage_accuracy(engine, now),
-            "incidents": health.incident_kpis(engine, p, now),
+            "deliveries": health.delivery_totals(engine, p, now, scope=scope),
+            "replays": health.replay_trend(engine, p, now, scope=scope),
+            "triage_accuracy": accuracy.triage_accuracy(engine, now, scope=scope),
+            "incidents": health.incident_kpis(engine, p, now, scope=scope),
         }
 
-    return _cached(cache, "system-health", engine, {"period": p.name}, compute)
+    return _cached(cache, "system-health", engine, {"period": p.name}, compute, scope)
 
 
 def recommendations_body(
     engine: Engine, *, now: datetime, period: str | None = None,
     settings: InsightsSettings = DEFAULT_SETTINGS, cache: ResultCache | None = None,
+    scope: TenantScope = ALL,
 ) -> dict:
     p = get_period(period)
     now = ensure_utc(now)
@@ -144,29 +158,34 @@ def recommendations_body(
 
     def compute() -> dict:
         return _header(p.name, now) | {
-            "recommendations": recommendations(engine, p, now, thresholds=thresholds)
+            "recommendations": recommendations(engine, p, now, thresholds=thresholds,
+                                               scope=scope)
         }
 
     return _cached(cache, "recommendations", engine,
-                   {"period": p.name, "thresholds": thresholds.__dict__}, compute)
+                   {"period": p.name, "thresholds": thresholds.__dict__}, compute, scope)
 
 
 def adoption_body(
     engine: Engine, *, now: datetime, period: str | None = None,
     settings: InsightsSettings = DEFAULT_SETTINGS, cache: ResultCache | None = None,
+    scope: TenantScope = ALL,
 ) -> dict:
     p = get_period(period)
     now = ensure_utc(now)
 
     def compute() -> dict:
-        return _header(p.name, now) | {"adoption": adoption.adoption(engine, p, now)}
+        return _header(p.name, now) | {
+            "adoption": adoption.adoption(engine, p, now, scope=scope)
+        }
 
-    return _cached(cache, "adoption", engine, {"period": p.name}, compute)
+    return _cached(cache, "adoption", engine, {"period": p.name}, compute, scope)
 
 
 def load_insights(
     engine: Engine, *, now: datetime, period: str | None = None,
     settings: InsightsSettings = DEFAULT_SETTINGS, cache: ResultCache | None = None,
+    scope: TenantScope = ALL,
 ) -> dict:
     """Every section of the Insights page for one period.
 
@@ -176,7 +195,8 @@ def load_insights(
     only compete for the same cores and the GIL, so there they run one after the other.
     """
     get_period(period)  # a bad period fails here, once
-    kwargs = {"now": now, "period": period, "settings": settings, "cache": cache}
+    kwargs = {"now": now, "period": period, "settings": settings, "cache": cache,
+              "scope": scope}
     if engine.dialect.name == "sqlite":
         return {name: body(engine, **kwargs) for name, body in SECTIONS.items()}
     with ThreadPoolExecutor(max_workers=len(SECTIONS), thread_name_prefix="insights") as pool:

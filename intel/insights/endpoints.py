@@ -9,6 +9,10 @@ For each endpoint with failures in ``[now - span, now)``:
 * ``trend``: see :func:`trend`.
 
 Ranked by failures (then endpoint), at most ``limit`` rows.
+
+With a tenant ``scope`` every count is over that identity's tenants' deliveries only
+(CONTRACTS §6): another tenant's endpoint is absent, a shared endpoint counts only the
+scope's deliveries.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
+from intel.auth.scope import ALL, TenantScope
 from intel.insights._sql import (
     FAILED_INDEX,
     TIME_INDEX,
@@ -53,6 +58,7 @@ def top_failing(
     *,
     group: str = "endpoint",
     limit: int = 10,
+    scope: TenantScope = ALL,
 ) -> list[dict]:
     """Failures per ``group`` column (endpoint or tenant) in both windows, top ``limit``.
 
@@ -67,7 +73,7 @@ def top_failing(
         select(key.label("key"), failures,
                count_if(d.last_attempt_at < w.since).label("previous_failures"))
         .where(status_is("failed", table), d.last_attempt_at >= w.previous.since,
-               d.last_attempt_at < w.until)
+               d.last_attempt_at < w.until, *scope.where(d.tenant))
         .group_by(key)
         .having(failures > 0)
         .order_by(failures.desc(), key)
@@ -81,11 +87,14 @@ def top_failing(
 
 
 def outcome_counts(
-    engine: Engine, period: Period | str, now: datetime, *, group: str, keys: list[str]
+    engine: Engine, period: Period | str, now: datetime, *, group: str, keys: list[str],
+    scope: TenantScope = ALL,
 ) -> dict[str, dict]:
-    """Deliveries, delivered and pending per ``group`` value in ``keys``, in the window.
+    """Deliveries, delivered and pending per ``group`` value in ``keys``, in the window
+    (of the tenants in ``scope``).
 
-    Reads the (group, last_attempt_at, status) index alone.
+    Reads the (group, last_attempt_at, status) index alone (with a scope, plus the
+    table rows of those keys for their tenant).
     """
     if not keys:
         return {}
@@ -95,7 +104,8 @@ def outcome_counts(
     stmt = (
         select(key, func.count(), count_if(d.status == "delivered"),
                count_if(d.status == "pending"))
-        .where(key.in_(keys), d.last_attempt_at >= w.since, d.last_attempt_at < w.until)
+        .where(key.in_(keys), d.last_attempt_at >= w.since, d.last_attempt_at < w.until,
+               *scope.where(d.tenant))
         .group_by(key)
     )
     with engine.connect() as conn:
@@ -112,10 +122,12 @@ def top_failing_endpoints(
     *,
     limit: int = 10,
     trend_threshold: float = DEFAULT_TREND_THRESHOLD,
+    scope: TenantScope = ALL,
 ) -> list[dict]:
     p = get_period(period) if isinstance(period, str) else period
-    top = top_failing(engine, p, now, group="endpoint", limit=limit)
-    counts = outcome_counts(engine, p, now, group="endpoint", keys=[r["key"] for r in top])
+    top = top_failing(engine, p, now, group="endpoint", limit=limit, scope=scope)
+    counts = outcome_counts(engine, p, now, group="endpoint", keys=[r["key"] for r in top],
+                            scope=scope)
     rows = []
     for r in top:
         c = counts.get(r["key"], {"deliveries": 0, "delivered": 0, "pending": 0})

@@ -10,6 +10,10 @@
   (``resolved_at - detected_at``) in seconds.
 
 Triage accuracy from labels lives in ``intel.insights.accuracy``.
+
+With a tenant ``scope`` (CONTRACTS §6) every figure is over that identity's tenants:
+their deliveries, the replays of their deliveries, their incidents (``incidents.tenant``;
+bursts and shared endpoints' incidents are platform-wide and left out).
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
 
+from intel.auth.scope import ALL, TenantScope
 from intel.insights._sql import (
     FAILED_INDEX,
+    TIME_INDEX,
     as_int,
     count_if,
     indexed,
@@ -33,9 +39,24 @@ from intel.store.sqlfuncs import epoch_seconds, time_bucket
 from intel.timeutil import to_rfc3339
 
 
-def delivery_totals(engine: Engine, period: Period | str, now: datetime) -> dict:
+def delivery_totals(
+    engine: Engine, period: Period | str, now: datetime, *, scope: TenantScope = ALL
+) -> dict:
     """Counts of deliveries in the window by status, with success and failure ratios."""
     w = window(period, now)
+    if not scope.unrestricted:
+        # One pass over the (tenant, last_attempt_at, status) index of the scope's tenants.
+        table = indexed(TIME_INDEX["tenant"])
+        c = table.c
+        with engine.connect() as conn:
+            total, failed, pending = conn.execute(
+                select(func.count(), count_if(c.status == "failed"),
+                       count_if(c.status == "pending"))
+                .select_from(table)
+                .where(*scope.where(c.tenant), c.last_attempt_at >= w.since,
+                       c.last_attempt_at < w.until)
+            ).one()
+        return _totals(as_int(total), as_int(failed), as_int(pending))
 
     def count(table, *where):
         c = table.c
@@ -51,6 +72,10 @@ def delivery_totals(engine: Engine, period: Period | str, now: datetime) -> dict
         failed = as_int(conn.execute(count(failed_rows, status_is("failed", failed_rows)))
                         .scalar())
         pending = as_int(conn.execute(count(deliveries, status_is("pending"))).scalar())
+    return _totals(total, failed, pending)
+
+
+def _totals(total: int, failed: int, pending: int) -> dict:
     delivered = total - failed - pending
     finished = delivered + failed
     return {
@@ -63,8 +88,11 @@ def delivery_totals(engine: Engine, period: Period | str, now: datetime) -> dict
     }
 
 
-def replay_trend(engine: Engine, period: Period | str, now: datetime) -> dict:
-    """Replay attempts and their success rate per bucket, plus the whole-window figure."""
+def replay_trend(
+    engine: Engine, period: Period | str, now: datetime, *, scope: TenantScope = ALL
+) -> dict:
+    """Replay attempts (of deliveries within ``scope``) and their success rate per bucket,
+    plus the whole-window figure."""
     p = get_period(period) if isinstance(period, str) else period
     w = window(p, now)
     a = delivery_attempts.c
@@ -72,7 +100,8 @@ def replay_trend(engine: Engine, period: Period | str, now: datetime) -> dict:
     stmt = (
         select(bucket, func.count().label("replays"),
                count_if(a.status == "delivered").label("succeeded"))
-        .where(a.kind == "replay", a.finished_at >= w.since, a.finished_at < w.until)
+        .where(a.kind == "replay", a.finished_at >= w.since, a.finished_at < w.until,
+               *attempts_in_scope(scope))
         .group_by(bucket)
         .order_by(bucket)
     )
@@ -100,8 +129,24 @@ def replay_trend(engine: Engine, period: Period | str, now: datetime) -> dict:
     }
 
 
-def incident_kpis(engine: Engine, period: Period | str, now: datetime) -> dict:
-    """Incidents detected in the window, and how fast they were acknowledged and resolved."""
+def attempts_in_scope(scope: TenantScope) -> list:
+    """Clauses keeping ``delivery_attempts`` rows of deliveries within ``scope`` (replay
+    attempts are few: each is checked by a primary-key lookup)."""
+    if scope.unrestricted:
+        return []
+    return [
+        select(deliveries.c.id)
+        .where(deliveries.c.id == delivery_attempts.c.delivery_id,
+               *scope.where(deliveries.c.tenant))
+        .exists()
+    ]
+
+
+def incident_kpis(
+    engine: Engine, period: Period | str, now: datetime, *, scope: TenantScope = ALL
+) -> dict:
+    """Incidents detected in the window (within ``scope``), and how fast they were
+    acknowledged and resolved."""
     w = window(period, now)
     i = incidents.c
     ack_s = epoch_seconds(i.acknowledged_at) - epoch_seconds(i.detected_at)
@@ -115,7 +160,7 @@ def incident_kpis(engine: Engine, period: Period | str, now: datetime) -> dict:
         count_if(i.resolved_at.is_not(None)).label("resolved"),
         func.avg(ack_s).label("mtta"),
         func.avg(resolve_s).label("mttr"),
-    ).where(i.detected_at >= w.since, i.detected_at < w.until)
+    ).where(i.detected_at >= w.since, i.detected_at < w.until, *scope.where(i.tenant))
     with engine.connect() as conn:
         row = conn.execute(stmt).mappings().one()
     return {

@@ -22,6 +22,10 @@ How a rule runs (:func:`evaluate_rule`), so that a million deliveries stay cheap
 
 :func:`recommendations` runs every rule, ranks what fired by impact (the deliveries
 concerned times the rule's weight) and keeps at most ``limit`` (10).
+
+With a tenant ``scope`` (CONTRACTS §6) every step reads only that identity's tenants'
+deliveries: another tenant is never a subject, and a shared endpoint or event type is
+judged on the scope's deliveries alone.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
+from intel.auth.scope import ALL, TenantScope
 from intel.insights._sql import (
     FAILED_INDEX,
     TIME_INDEX,
@@ -55,6 +60,7 @@ from intel.insights._sql import (
     status_is,
 )
 from intel.insights.periods import Period, Window, get_period, period_link, window
+from intel.redact import redact_url
 from intel.store.schema import deliveries, endpoints
 from intel.timeutil import to_rfc3339
 from intel.triage.result import PERMANENT, RATE_LIMITED, TRANSIENT
@@ -248,7 +254,8 @@ RULES: tuple[RecommendationRule, ...] = (
 )
 
 
-def rule_statement(rule: RecommendationRule, w: Window, thresholds: Thresholds):
+def rule_statement(rule: RecommendationRule, w: Window, thresholds: Thresholds,
+                   scope: TenantScope = ALL):
     """Steps 1 and 3: the rule's failure measures per subject, HAVING its condition (and,
     for a ratio rule, the subject's pending deliveries in the window: ``pending``)."""
     table = indexed(FAILED_INDEX)
@@ -256,7 +263,8 @@ def rule_statement(rule: RecommendationRule, w: Window, thresholds: Thresholds):
     subject = c[rule.subject]
     raw = rule.measures(c)
     where = [status_is("failed", table), c.last_attempt_at >= w.since,
-             c.last_attempt_at < w.until, *rule.extra_where(c, thresholds)]
+             c.last_attempt_at < w.until, *rule.extra_where(c, thresholds),
+             *scope.where(c.tenant)]
     failed = (
         select(subject.label("subject"), *(expr.label(name) for name, expr in raw.items()))
         .where(*where)
@@ -272,7 +280,7 @@ def rule_statement(rule: RecommendationRule, w: Window, thresholds: Thresholds):
         pending = (
             select(d[rule.subject].label("subject"), func.count().label("pending"))
             .where(status_is("pending"), d.last_attempt_at >= w.since,
-                   d.last_attempt_at < w.until)
+                   d.last_attempt_at < w.until, *scope.where(d.tenant))
             .group_by(d[rule.subject])
             .subquery("pending")
         )
@@ -287,6 +295,7 @@ def rule_statement(rule: RecommendationRule, w: Window, thresholds: Thresholds):
                 other.c.last_attempt_at >= w.since,
                 other.c.last_attempt_at < w.until,
                 other.c.status == "delivered",
+                *scope.where(other.c.tenant),
             )
         ))
     return stmt
@@ -297,7 +306,8 @@ _CAPPED_PER_STATEMENT = 200
 
 
 def capped_counts(
-    conn: Connection, column: str, caps: dict[object, int], w: Window
+    conn: Connection, column: str, caps: dict[object, int], w: Window,
+    scope: TenantScope = ALL,
 ) -> dict[object, int]:
     """Deliveries of each ``column = value`` in the window, counting no further than its
     cap; one ``UNION ALL`` statement per 200 values (one round trip, not one each)."""
@@ -312,7 +322,7 @@ def capped_counts(
                 select(literal_column("1").label("one"))  # nothing but the index is read
                 .select_from(table)
                 .where(c[column] == value, c.last_attempt_at >= w.since,
-                       c.last_attempt_at < w.until)
+                       c.last_attempt_at < w.until, *scope.where(c.tenant))
                 .limit(cap)
                 .subquery(f"capped_{pos}")
             )
@@ -326,10 +336,13 @@ def capped_counts(
 
 
 def evaluate_rule(
-    conn: Connection, rule: RecommendationRule, w: Window, thresholds: Thresholds
+    conn: Connection, rule: RecommendationRule, w: Window, thresholds: Thresholds,
+    scope: TenantScope = ALL,
 ) -> list[dict]:
-    """The rows for which ``rule`` fires, largest impact first."""
-    rows = [dict(r) for r in conn.execute(rule_statement(rule, w, thresholds)).mappings()]
+    """The rows for which ``rule`` fires (over ``scope``'s deliveries), largest impact
+    first."""
+    rows = [dict(r) for r in
+            conn.execute(rule_statement(rule, w, thresholds, scope)).mappings()]
     if rule.min_failure_ratio is not None and rows:
         ratio = rule.min_failure_ratio(thresholds)
         # finished > failures / ratio means the ratio is missed: stop counting there.
@@ -337,7 +350,7 @@ def evaluate_rule(
             row[rule.subject]: int(as_int(row["failures"]) / ratio) + as_int(row["pending"]) + 1
             for row in rows
         }
-        seen = capped_counts(conn, rule.subject, caps, w)
+        seen = capped_counts(conn, rule.subject, caps, w, scope)
         kept = []
         for row in rows:
             key, failures = row[rule.subject], as_int(row["failures"])
@@ -360,8 +373,10 @@ def recommendations(
     thresholds: Thresholds = Thresholds(),
     rules: tuple[RecommendationRule, ...] = RULES,
     limit: int = MAX_RECOMMENDATIONS,
+    scope: TenantScope = ALL,
 ) -> list[dict]:
-    """What every rule finds in the data, ranked by impact, at most ``limit``."""
+    """What every rule finds in the data (within ``scope``), ranked by impact, at most
+    ``limit``."""
     p = get_period(period) if isinstance(period, str) else period
     found = []
     with engine.connect() as conn:
@@ -371,11 +386,12 @@ def recommendations(
                 w, label = Window(now - span, now), f"last {span.days} days"
             else:
                 w, label = window(p, now), p.label
-            for values in evaluate_rule(conn, rule, w, thresholds):
+            for values in evaluate_rule(conn, rule, w, thresholds, scope):
                 values["days"] = thresholds.dead_days
                 values["period_label"] = label
                 values.update(rule.derive(values))
-                shown = {k: (to_rfc3339(v) if isinstance(v, datetime) else v)
+                # the texts never show an endpoint URL's user:password
+                shown = {k: (to_rfc3339(v) if isinstance(v, datetime) else redact_url(v))
                          for k, v in values.items()}
                 impact = as_int(values[rule.impact])
                 filters = rule.link(values)

@@ -4,12 +4,14 @@ Per tenant with failures in the period: ``failures``, ``previous_failures`` and
 ``trend`` as for endpoints, the failures per triage category and ``top_category`` (the
 most frequent; ties go to the category listed first in ``intel.triage.CATEGORIES``).
 A tenant whose failure *ratio* stands out gets a recommendation (``recommendations``).
+With a tenant ``scope`` only that identity's tenants are ranked (CONTRACTS §6).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from intel.auth.scope import ALL, TenantScope
 from intel.insights._sql import FAILED_INDEX, indexed
 from intel.insights.endpoints import DEFAULT_TREND_THRESHOLD, top_failing, trend
 from intel.insights.periods import Period, get_period, period_link, window
@@ -55,9 +57,10 @@ def top_tenants(
     *,
     limit: int = 10,
     trend_threshold: float = DEFAULT_TREND_THRESHOLD,
+    scope: TenantScope = ALL,
 ) -> list[dict]:
     p = get_period(period) if isinstance(period, str) else period
-    top = top_failing(engine, p, now, group="tenant", limit=limit)
+    top = top_failing(engine, p, now, group="tenant", limit=limit, scope=scope)
     keys = [r["key"] for r in top]
     categories = tenant_categories(engine, p, now, keys)
     rows = []

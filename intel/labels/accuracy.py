@@ -14,6 +14,9 @@ long as its label is still the record's best answer (the list's first entry).
 
 The number of labels is small (hundreds to a few thousand), so the labelled rows are
 read (bodies cut to the 4096 characters triage reads) and scored in Python.
+
+With a tenant ``scope`` (CONTRACTS §6) only the labels of that identity's tenants'
+deliveries are read and scored.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
+from intel.auth.scope import ALL, TenantScope
+from intel.labels.store import labels_in_scope
 from intel.store.schema import deliveries
 from intel.store.schema.labels import labels
 from intel.timeutil import ensure_utc, to_rfc3339
@@ -41,9 +46,11 @@ FRAME_COLUMNS = (
 
 
 def labelled_frame(
-    conn: Connection, *, since: datetime | None = None, until: datetime | None = None
+    conn: Connection, *, since: datetime | None = None, until: datetime | None = None,
+    scope: TenantScope = ALL,
 ) -> pd.DataFrame:
-    """Every labelled delivery (optionally labelled in [since, until)), in id order."""
+    """Every labelled delivery within ``scope`` (optionally labelled in [since, until)),
+    in id order."""
     stmt = (
         select(
             deliveries.c.id,
@@ -62,8 +69,11 @@ def labelled_frame(
             labels.c.labeler,
             labels.c.labeled_at,
         )
-        .join(labels, labels.c.delivery_id == deliveries.c.id)
-        .order_by(deliveries.c.id)
+        # from the few labels to their deliveries (in labels' key order), never a walk
+        # over every delivery looking for labelled ones
+        .select_from(labels.join(deliveries, deliveries.c.id == labels.c.delivery_id))
+        .where(*labels_in_scope(scope))
+        .order_by(labels.c.delivery_id)
     )
     if since is not None:
         stmt = stmt.where(labels.c.labeled_at >= ensure_utc(since))
@@ -152,9 +162,11 @@ def accuracy_report(
     gate: float = ROLLOUT_GATE,
     since: datetime | None = None,
     until: datetime | None = None,
+    scope: TenantScope = ALL,
 ) -> StoredAccuracy:
-    """The rules' accuracy over the stored labels (all, or labelled in [since, until))."""
-    frame = labelled_frame(conn, since=since, until=until)
+    """The rules' accuracy over the stored labels within ``scope`` (all, or labelled in
+    [since, until))."""
+    frame = labelled_frame(conn, since=since, until=until, scope=scope)
     return accuracy_of_frame(frame, gate=gate)
 
 

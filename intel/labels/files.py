@@ -3,14 +3,24 @@
 CSV (export and import): a header row ``delivery_id,category,note,labeler,labeled_at``
 (``labeled_at`` RFC 3339; ``note``, ``labeler`` and ``labeled_at`` may be empty: the
 importing operator and the import time are used then). Every delivery must already be
-in the store.
+in the store. A text cell a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``,
+tab, CR first) is written with a leading apostrophe and read back without it
+(``intel.csvsafe``).
 
 JSON Lines (``.jsonl``, the dev set's format, e.g. ``data/triage_labels_starter.jsonl``):
 one delivery per line in the import format of CONTRACTS §1 plus ``label`` (the category;
-``category`` is accepted too) and optionally ``note``, ``labeler``, ``labeled_at``. A
-delivery not yet in the store is added with the label; one already there is left as it
-is. Other fields (``acceptable``, ``unsafe``, ``kind``, ``source`` ...) are kept in the
-delivery's ``extra``.
+``category`` is accepted too) and optionally ``note``, ``labeler``, ``labeled_at``; or
+just ``id`` (or ``delivery_id``) and ``label``.
+
+A label file only labels deliveries that exist: it never creates or changes a delivery
+or an endpoint (a label upload that could add deliveries with any endpoint would, with a
+replay, read any URL back: SSRF). A label for an id that is not in the store (or not in
+the importer's tenant scope) is an error naming its line, and, as for any problem, the
+file imports nothing: all or nothing, like ``python -m intel import``. Deliveries are
+created by the import (CLI) or an admin only: :func:`add_missing_deliveries` is that
+path for a dev-set file (``python -m intel labels import --add-deliveries``, the demo's
+starter set), validated and capped exactly as the import; the deliveries' other fields
+(``acceptable``, ``unsafe``, ``kind``, ``source`` ...) are kept in their ``extra``.
 
 Import is all-or-nothing: every problem is collected with its line number, and nothing
 is written unless the whole file is good.
@@ -28,7 +38,10 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from intel.audit import record
+from intel.audit import SYSTEM, record
+from intel.auth.scope import ALL, TenantScope
+from intel.csvsafe import restore_cell, safe_row
+from intel.deliveries.caps import storable_text
 from intel.deliveries.record import InvalidRecord, loads_json, validate_record
 from intel.deliveries.write import upsert_deliveries
 from intel.labels.store import (
@@ -38,6 +51,7 @@ from intel.labels.store import (
     check_labeler,
     clean_note,
     save_label,
+    sole_tenant_of,
 )
 from intel.store.schema import deliveries
 from intel.timeutil import parse_timestamp, to_rfc3339
@@ -71,7 +85,7 @@ class LabelRecord:
     note: str | None
     labeler: str
     labeled_at: datetime | None
-    delivery: dict | None = None  # JSONL: the delivery, added when not in the store
+    delivery: dict | None = None  # JSONL: the delivery (only add_missing_deliveries adds it)
 
 
 @dataclass
@@ -84,10 +98,13 @@ class ImportSummary:
     by_category: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
-        return (
+        text = (
             f"{self.read} label(s) read: {self.created} new, {self.updated} updated, "
-            f"{self.unchanged} unchanged; {self.deliveries_added} delivery(ies) added"
+            f"{self.unchanged} unchanged"
         )
+        if self.deliveries_added:
+            text += f"; {self.deliveries_added} delivery(ies) added"
+        return text
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -152,7 +169,7 @@ def parse_labels_csv(
         if len(row) != len(names):
             problems.append(f"{where}: {len(row)} field(s), the header has {len(names)}")
             continue
-        raw = dict(zip(names, row, strict=True))
+        raw = dict(zip(names, (restore_cell(c) for c in row), strict=True))
         delivery_id = _text(raw.get("delivery_id"))
         if not delivery_id:
             problems.append(f"{where}: delivery_id is empty")
@@ -176,10 +193,29 @@ def parse_labels_csv(
     return out
 
 
+# Delivery fields beyond the id: a JSONL line with none of them is just a label.
+_DELIVERY_FIELDS = ("tenant", "endpoint", "status", "created_at")
+
+
 def _delivery_from_json(raw: dict) -> dict:
     """The delivery part of a JSONL record, validated as ``python -m intel import`` does
-    (CONTRACTS §1); the label fields are not kept in the delivery's ``extra``."""
-    return validate_record({k: v for k, v in raw.items() if k not in LABEL_FIELDS})
+    (CONTRACTS §1, size limits included); the label fields are not kept in the
+    delivery's ``extra``."""
+    from intel.settings import get_settings
+
+    return validate_record({k: v for k, v in raw.items() if k not in LABEL_FIELDS},
+                           limits=get_settings().limits)
+
+
+def _label_only_id(raw: dict) -> str:
+    """The id of a label-only line (``id`` or ``delivery_id``), or ``InvalidRecord``."""
+    value = raw.get("id", raw.get("delivery_id"))
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRecord(["missing required field 'id' (or 'delivery_id')"])
+    if len(value) > 200 or storable_text(value) != value:
+        raise InvalidRecord(["id: not a delivery id (over 200 characters, or a NUL or an "
+                             "unpaired surrogate)"])
+    return value
 
 
 def parse_labels_jsonl(
@@ -205,11 +241,14 @@ def parse_labels_jsonl(
             problems.append(f"{where}: expected a JSON object, got {type(raw).__name__}")
             continue
         try:
-            delivery = _delivery_from_json(raw)
+            if any(name in raw for name in _DELIVERY_FIELDS):
+                delivery = _delivery_from_json(raw)
+                delivery_id = delivery["id"]
+            else:
+                delivery, delivery_id = None, _label_only_id(raw)
         except InvalidRecord as exc:
             problems.extend(f"{where}: {problem}" for problem in exc.problems)
             continue
-        delivery_id = delivery["id"]
         if delivery_id in seen:
             problems.append(
                 f"{where}: delivery {delivery_id!r} again (first on {seen[delivery_id]})"
@@ -250,12 +289,14 @@ def read_label_file(path: str | Path, *, default_labeler: str | None = None) -> 
 # --- writing -----------------------------------------------------------------------------
 
 
-def _existing_ids(conn: Connection, ids: list[str]) -> set[str]:
+def _existing_ids(conn: Connection, ids: list[str], scope: TenantScope = ALL) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        found.update(conn.execute(select(deliveries.c.id).where(deliveries.c.id.in_(chunk)))
-                     .scalars())
+        found.update(conn.execute(
+            select(deliveries.c.id)
+            .where(deliveries.c.id.in_(chunk), *scope.where(deliveries.c.tenant))
+        ).scalars())
     return found
 
 
@@ -266,28 +307,27 @@ def import_labels(
     actor: str,
     now: datetime,
     source: str = "file",
+    scope: TenantScope = ALL,
 ) -> ImportSummary:
     """Write ``records`` in the caller's transaction (all or nothing).
 
-    A CSV label whose delivery is not in the store is an error naming its line; a JSONL
-    record brings its delivery, added when missing. Each label is audited
+    Labels only: a label whose delivery is not in the store, or not in ``scope`` (the
+    importer's tenants), is an error naming its line and nothing is written; no delivery
+    is ever created or changed here (the deliveries a JSONL record carries are ignored;
+    :func:`add_missing_deliveries` is the import's path for them). Each label is audited
     (``label.create`` / ``label.update``) and the import itself as ``label.import``.
     """
     actor = check_labeler(actor)
-    existing = _existing_ids(conn, [r.delivery_id for r in records])
-    missing = [r for r in records if r.delivery_id not in existing]
+    existing = _existing_ids(conn, [r.delivery_id for r in records], scope)
     problems = [
-        f"{r.where}: delivery {r.delivery_id!r} is not in the store (import the deliveries first)"
-        for r in missing
-        if r.delivery is None
+        f"{r.where}: delivery {r.delivery_id!r} is not in the store (a label file only labels "
+        "existing deliveries; import them first with python -m intel import)"
+        for r in records
+        if r.delivery_id not in existing
     ]
     if problems:
         raise LabelFileError(source, problems)
     summary = ImportSummary(read=len(records))
-    new_deliveries = [r.delivery for r in missing]
-    for start in range(0, len(new_deliveries), 500):
-        upsert_deliveries(conn, new_deliveries[start : start + 500], now=now)
-    summary.deliveries_added = len(new_deliveries)
     for r in records:
         outcome = save_label(
             conn,
@@ -313,11 +353,50 @@ def import_labels(
             "created": summary.created,
             "updated": summary.updated,
             "unchanged": summary.unchanged,
-            "deliveries_added": summary.deliveries_added,
             "by_category": summary.by_category,
         },
+        tenant=sole_tenant_of(conn, [r.delivery_id for r in records]),
     )
     return summary
+
+
+def add_missing_deliveries(
+    conn: Connection,
+    records: list[LabelRecord],
+    *,
+    actor: str,
+    now: datetime,
+    source: str = "file",
+) -> int:
+    """Create the deliveries a dev-set JSONL file carries that are not in the store yet
+    (those already there are left as they are); returns how many were added.
+
+    This creates deliveries (and so endpoints a replay would reach): it is the import's
+    power, for the CLI (``labels import --add-deliveries``, run by whoever runs the
+    deployment) and the demo's starter set, never for a label upload. Audited as
+    ``import.deliveries``.
+    """
+    from intel.settings import get_settings
+
+    carried = [r for r in records if r.delivery is not None]
+    existing = _existing_ids(conn, [r.delivery_id for r in carried])
+    new = [r.delivery for r in carried if r.delivery_id not in existing]
+    limits = get_settings().limits
+    for start in range(0, len(new), 500):
+        upsert_deliveries(conn, new[start : start + 500], now=now, limits=limits)
+    if new:
+        record(
+            conn,
+            actor=actor,
+            action="import.deliveries",
+            at=now,
+            target_type="file",
+            target_id=source,
+            summary=f"added {len(new)} deliveries from the label file {source}",
+            details={"added": len(new), "already_stored": len(carried) - len(new)},
+            actor_kind="system" if actor in ("cli", SYSTEM) else None,
+        )
+    return len(new)
 
 
 def labels_to_csv(labels: Iterable[Label]) -> str:
@@ -332,10 +411,10 @@ def write_labels_csv(labels: Iterable[Label], fh) -> int:
     writer.writerow(CSV_COLUMNS)
     n = 0
     for label in labels:
-        writer.writerow(
+        writer.writerow(safe_row(
             [label.delivery_id, label.category, label.note or "", label.labeler,
              to_rfc3339(label.labeled_at)]
-        )
+        ))
         n += 1
     return n
 
@@ -349,8 +428,8 @@ def iter_csv_lines(labels: Iterable[Label]) -> Iterator[str]:
     for label in labels:
         buf.seek(0)
         buf.truncate()
-        writer.writerow(
+        writer.writerow(safe_row(
             [label.delivery_id, label.category, label.note or "", label.labeler,
              to_rfc3339(label.labeled_at)]
-        )
+        ))
         yield buf.getvalue()

@@ -4,6 +4,9 @@
 (never an already-labelled one), triages them with the rules (``intel.triage``), and
 samples an informative queue from them (``intel.labels.sampling``). The same store,
 seed and options give the same queue.
+
+With a tenant ``scope`` (CONTRACTS §6) the queue holds only that identity's tenants'
+failures, and :func:`load_delivery` answers None for a delivery outside it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
+from intel.auth.scope import ALL, TenantScope
+from intel.insights._sql import TIME_INDEX, indexed
 from intel.labels.sampling import Candidate, QueueItem, stratified_sample
 from intel.store.schema import deliveries
 from intel.store.schema.labels import labels
@@ -21,20 +26,25 @@ TRIAGE_COLUMNS = ("id", "status", "http_status", "error", "response_body", "resp
 BODY_CHARS = 4096
 
 
-def unlabelled_candidates(conn: Connection, *, pool_size: int) -> list[Candidate]:
-    """The most recent unlabelled failures with the rules' prediction."""
+def unlabelled_candidates(
+    conn: Connection, *, pool_size: int, scope: TenantScope = ALL
+) -> list[Candidate]:
+    """The most recent unlabelled failures (within ``scope``) with the rules' prediction."""
+    # A scope reads its tenants' rows newest first on the (tenant, last_attempt_at,
+    # status) index, not every tenant's failures filtered one table row at a time.
+    d = deliveries if scope.unrestricted else indexed(TIME_INDEX["tenant"])
     stmt = (
         select(
-            deliveries.c.id,
-            deliveries.c.status,
-            deliveries.c.http_status,
-            deliveries.c.error,
-            func.substr(deliveries.c.response_body, 1, BODY_CHARS).label("response_body"),
-            deliveries.c.response_headers,
+            d.c.id,
+            d.c.status,
+            d.c.http_status,
+            d.c.error,
+            func.substr(d.c.response_body, 1, BODY_CHARS).label("response_body"),
+            d.c.response_headers,
         )
-        .outerjoin(labels, labels.c.delivery_id == deliveries.c.id)
-        .where(deliveries.c.status == "failed", labels.c.delivery_id.is_(None))
-        .order_by(deliveries.c.last_attempt_at.desc(), deliveries.c.id)
+        .select_from(d.outerjoin(labels, labels.c.delivery_id == d.c.id))
+        .where(d.c.status == "failed", labels.c.delivery_id.is_(None), *scope.where(d.c.tenant))
+        .order_by(d.c.last_attempt_at.desc(), d.c.id)
         .limit(pool_size)
     )
     rows = conn.execute(stmt).all()
@@ -56,10 +66,12 @@ def build_queue(
     pool_size: int = 5000,
     low_confidence_below: int = 60,
     low_confidence_share: float = 0.25,
+    scope: TenantScope = ALL,
 ) -> list[QueueItem]:
-    """An informative queue of unlabelled failures (see ``stratified_sample``)."""
+    """An informative queue of unlabelled failures within ``scope`` (see
+    ``stratified_sample``)."""
     return stratified_sample(
-        unlabelled_candidates(conn, pool_size=pool_size),
+        unlabelled_candidates(conn, pool_size=pool_size, scope=scope),
         size=size,
         seed=seed,
         low_confidence_below=low_confidence_below,
@@ -68,9 +80,14 @@ def build_queue(
     )
 
 
-def load_delivery(conn: Connection, delivery_id: str) -> dict | None:
-    """One delivery as a dict (import-format field names), or None."""
-    row = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).mappings().first()
+def load_delivery(
+    conn: Connection, delivery_id: str, *, scope: TenantScope = ALL
+) -> dict | None:
+    """One delivery as a dict (import-format field names), or None (also when it is
+    outside ``scope``)."""
+    row = conn.execute(
+        select(deliveries).where(deliveries.c.id == delivery_id, *scope.where(deliveries.c.tenant))
+    ).mappings().first()
     return dict(row) if row else None
 
 

@@ -4,7 +4,11 @@ A label is the category a careful operator gives a failed delivery (one of
 ``intel.triage.result.CATEGORIES``), with the labeler, when it was first labelled
 (``labeled_at``), when it last changed (``updated_at``) and an optional note. Each
 function takes the connection of the caller's transaction and writes its audit event
-(``label.create``, ``label.update``, ``label.delete``) in that same transaction.
+(``label.create``, ``label.update``, ``label.delete``) in that same transaction, with
+the labelled delivery's tenant.
+
+Readers take ``scope`` (CONTRACTS §6): a tenant-scoped identity lists, counts and
+exports only the labels of its tenants' deliveries.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from intel.audit import record
+from intel.auth.scope import ALL, TenantScope
 from intel.store.schema import deliveries
 from intel.store.schema.labels import labels
 from intel.timeutil import ensure_utc, to_rfc3339
@@ -96,9 +101,34 @@ def get_label(conn: Connection, delivery_id: str) -> Label | None:
     return _row_to_label(row) if row else None
 
 
-def delivery_exists(conn: Connection, delivery_id: str) -> bool:
-    found = conn.execute(select(deliveries.c.id).where(deliveries.c.id == delivery_id)).first()
-    return found is not None
+def delivery_exists(conn: Connection, delivery_id: str, *, scope: TenantScope = ALL) -> bool:
+    return delivery_tenant(conn, delivery_id, scope=scope) is not None
+
+
+def delivery_tenant(
+    conn: Connection, delivery_id: str, *, scope: TenantScope = ALL
+) -> str | None:
+    """The tenant of a stored delivery (within ``scope``), or None."""
+    return conn.execute(
+        select(deliveries.c.tenant)
+        .where(deliveries.c.id == delivery_id, *scope.where(deliveries.c.tenant))
+    ).scalar()
+
+
+def sole_tenant_of(conn: Connection, delivery_ids: list[str]) -> str | None:
+    """The tenant of every one of ``delivery_ids`` (for the audit entry of an action on
+    them all); None when they belong to several tenants, or none is stored."""
+    seen: set[str] = set()
+    for start in range(0, len(delivery_ids), 500):
+        low, high = conn.execute(
+            select(func.min(deliveries.c.tenant), func.max(deliveries.c.tenant))
+            .where(deliveries.c.id.in_(delivery_ids[start : start + 500]))
+        ).one()
+        if low is not None:
+            seen.update((low, high))
+        if len(seen) > 1:
+            return None
+    return next(iter(seen), None)
 
 
 def create_label(
@@ -123,7 +153,8 @@ def create_label(
     note = clean_note(note)
     now = ensure_utc(now)
     labeled_at = ensure_utc(labeled_at) if labeled_at else now
-    if not delivery_exists(conn, delivery_id):
+    tenant = delivery_tenant(conn, delivery_id)
+    if tenant is None:
         raise LabelError(f"delivery {delivery_id!r} is not in the store")
     existing = get_label(conn, delivery_id)
     if existing is not None:
@@ -154,6 +185,7 @@ def create_label(
         summary=f"labelled {category}",
         details={"category": category, "note": note, "labeler": labeler,
                  "labeled_at": to_rfc3339(labeled_at)},
+        tenant=tenant,
     )
     return Label(delivery_id, category, note, labeler, labeled_at, now)
 
@@ -204,6 +236,7 @@ def update_label(
                        "labeler": before.labeler},
             "after": {"category": new_category, "note": new_note, "labeler": new_labeler},
         },
+        tenant=delivery_tenant(conn, delivery_id),
     )
     return Label(delivery_id, new_category, new_note, new_labeler, before.labeled_at, now)
 
@@ -213,6 +246,7 @@ def delete_label(conn: Connection, *, delivery_id: str, actor: str, now: datetim
     before = get_label(conn, delivery_id)
     if before is None:
         raise LabelNotFound(f"delivery {delivery_id!r} has no label to delete")
+    tenant = delivery_tenant(conn, delivery_id)
     conn.execute(delete(labels).where(labels.c.delivery_id == delivery_id))
     record(
         conn,
@@ -223,6 +257,7 @@ def delete_label(conn: Connection, *, delivery_id: str, actor: str, now: datetim
         target_id=delivery_id,
         summary=f"deleted the {before.category} label",
         details={"before": before.to_dict()},
+        tenant=tenant,
     )
     return before
 
@@ -272,9 +307,12 @@ def list_labels(
     labeler: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    scope: TenantScope = ALL,
 ) -> list[Label]:
-    """Labels newest first (by last change), optionally one labeler's."""
-    stmt = select(labels).order_by(labels.c.updated_at.desc(), labels.c.delivery_id)
+    """Labels newest first (by last change), optionally one labeler's, within ``scope``."""
+    stmt = _scoped(select(labels), scope).order_by(
+        labels.c.updated_at.desc(), labels.c.delivery_id
+    )
     if labeler:
         stmt = stmt.where(labels.c.labeler == labeler)
     if limit is not None:
@@ -282,18 +320,41 @@ def list_labels(
     return [_row_to_label(r) for r in conn.execute(stmt)]
 
 
-def count_labels(conn: Connection, *, labeler: str | None = None) -> int:
-    stmt = select(func.count()).select_from(labels)
+def labels_in_scope(scope: TenantScope) -> list:
+    """Clauses keeping the ``labels`` rows of deliveries within ``scope`` (none when
+    unrestricted). Correlated on purpose: labels are few, so each is checked by a
+    primary-key lookup, where a join filtered on the tenant would read every delivery
+    of the tenant to find its few labelled ones."""
+    if scope.unrestricted:
+        return []
+    mine = deliveries.alias("scoped_delivery")
+    return [
+        select(mine.c.id)
+        .where(mine.c.id == labels.c.delivery_id, *scope.where(mine.c.tenant))
+        .exists()
+    ]
+
+
+def _scoped(stmt, scope: TenantScope):
+    """``stmt`` over ``labels`` limited to the labels of deliveries within ``scope``."""
+    return stmt.where(*labels_in_scope(scope))
+
+
+def count_labels(
+    conn: Connection, *, labeler: str | None = None, scope: TenantScope = ALL
+) -> int:
+    stmt = _scoped(select(func.count()).select_from(labels), scope)
     if labeler:
         stmt = stmt.where(labels.c.labeler == labeler)
     return int(conn.execute(stmt).scalar() or 0)
 
 
-def iter_labels(conn: Connection, batch: int = 1000):
-    """Every label in delivery id order (for export), streamed in batches."""
+def iter_labels(conn: Connection, batch: int = 1000, *, scope: TenantScope = ALL):
+    """Every label (within ``scope``) in delivery id order (for export), streamed in
+    batches."""
     last = None
     while True:
-        stmt = select(labels).order_by(labels.c.delivery_id).limit(batch)
+        stmt = _scoped(select(labels), scope).order_by(labels.c.delivery_id).limit(batch)
         if last is not None:
             stmt = stmt.where(labels.c.delivery_id > last)
         rows = conn.execute(stmt).all()

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
+from intel.auth.scope import ALL, TenantScope
 from intel.replay import jobs as J
 from intel.replay.runner import RunResult, run_job
 from intel.settings.replay import ReplaySettings
@@ -39,16 +40,17 @@ def replay_single(
     settings: ReplaySettings,
     now: datetime | None = None,
     verify=True,
+    scope: TenantScope = ALL,
 ) -> SingleOutcome:
     """Replay one delivery now, in this process (a one-item job of source ``single``).
 
     Goes through the same claim as bulk jobs, so it never overlaps a job sending the
     same delivery, and is audited as ``replay.single``. Raises ``JobError`` /
-    ``UnknownDeliveries`` on bad input.
+    ``UnknownDeliveries`` on bad input (a delivery outside ``scope`` is unknown).
     """
     job_id, _preview = J.create_job(
         engine, [delivery_id], operator=operator, source="single", now=now or utcnow(),
-        record_audit=False,
+        record_audit=False, scope=scope,
     )
     run_job(engine, job_id, settings, operator=operator, verify=verify)
     with engine.connect() as conn:

@@ -5,6 +5,13 @@ A job is persisted before anything is sent: ``create_job`` writes the job (statu
 endpoints, tenants, filters) and the ``replay.job.create`` audit event, in one
 transaction. A runner (``intel.replay.runner``) then takes it. Progress is read from the
 items (``job_progress``); ``job_summary`` is the CONTRACTS §4 JSON.
+
+Tenant scope (CONTRACTS §6). A tenant-scoped identity sees a job only when *every* item's
+delivery is of one of its tenants (a job that touched another tenant's delivery, or one
+whose delivery is gone, would reveal it): ``get_job``, ``job_progress``, ``job_summary``,
+``list_jobs`` and ``request_cancel`` treat any other job as unknown. ``preview_replay``
+and ``create_job`` treat ids outside the scope exactly as unknown ids. The audit events
+of a job carry its tenant when all its deliveries are of one tenant (``job_tenant``).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
 from intel import audit
+from intel.auth.scope import ALL, TenantScope
 from intel.replay import items as I
 from intel.replay import states as S
 from intel.store.schema import deliveries, replay_claims, replay_items, replay_jobs
@@ -28,6 +36,14 @@ AUDIT_ID_LIMIT = 1000  # delivery ids listed in an audit event (the job's items 
 
 class JobError(ValueError):
     """Bad input to a job operation; the message says what and which."""
+
+
+class UnknownJob(JobError):
+    """No such job, or one the caller's tenant scope may not see (the same answer)."""
+
+    def __init__(self, job_id: str):
+        self.job_id = job_id
+        super().__init__(f"unknown replay job {job_id!r}")
 
 
 class UnknownDeliveries(JobError):
@@ -80,7 +96,7 @@ class Preview:
         return data
 
 
-def _preview_rows(conn: Connection, ids: list[str]) -> list:
+def _preview_rows(conn: Connection, ids: list[str], scope: TenantScope = ALL) -> list:
     rows = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -99,7 +115,7 @@ def _preview_rows(conn: Connection, ids: list[str]) -> list:
                         replay_claims, replay_claims.c.delivery_id == deliveries.c.id
                     )
                 )
-                .where(deliveries.c.id.in_(chunk))
+                .where(deliveries.c.id.in_(chunk), *scope.where(deliveries.c.tenant))
             ).all()
         )
     return rows
@@ -131,12 +147,13 @@ def _build_preview(rows, ids: list[str], filters: dict | None) -> Preview:
     return preview
 
 
-def preview_replay(engine: Engine, delivery_ids: Iterable[str], filters: dict | None = None
-                   ) -> Preview:
-    """The preview of replaying ``delivery_ids`` (nothing is written)."""
+def preview_replay(engine: Engine, delivery_ids: Iterable[str], filters: dict | None = None,
+                   *, scope: TenantScope = ALL) -> Preview:
+    """The preview of replaying ``delivery_ids`` (nothing is written); ids outside
+    ``scope`` are unknown ids."""
     ids = _unique(delivery_ids)
     with engine.connect() as conn:
-        return _build_preview(_preview_rows(conn, ids), ids, filters)
+        return _build_preview(_preview_rows(conn, ids, scope), ids, filters)
 
 
 def create_job(
@@ -148,10 +165,12 @@ def create_job(
     now: datetime,
     filters: dict | None = None,
     record_audit: bool = True,
+    scope: TenantScope = ALL,
 ) -> tuple[str, Preview]:
     """Persist a job over ``delivery_ids`` (in that order). Nothing is sent yet.
 
-    Raises ``UnknownDeliveries`` (nothing written) when an id is not in the store, and
+    Raises ``UnknownDeliveries`` (nothing written) when an id is not in the store or its
+    tenant is outside ``scope`` (the same error, so it does not reveal which), and
     ``JobError`` for an empty list, a missing operator or an unknown source.
     """
     if not operator or not operator.strip():
@@ -163,7 +182,7 @@ def create_job(
         raise JobError("no deliveries to replay")
     job_id = new_job_id(now)
     with engine.begin() as conn:
-        rows = _preview_rows(conn, ids)
+        rows = _preview_rows(conn, ids, scope)
         preview = _build_preview(rows, ids, filters)
         if preview.unknown_ids:
             raise UnknownDeliveries(preview.unknown_ids)
@@ -213,15 +232,50 @@ def create_job(
                     "delivery_ids": ids[:AUDIT_ID_LIMIT],
                     "delivery_ids_truncated": len(ids) > AUDIT_ID_LIMIT,
                 },
+                tenant=preview.tenants[0] if len(preview.tenants) == 1 else None,
             )
     return job_id, preview
 
 
-def get_job(engine: Engine, job_id: str) -> dict | None:
+def visible(scope: TenantScope):
+    """The WHERE clauses over ``replay_jobs`` of the jobs ``scope`` may see: every item's
+    delivery exists and is of one of its tenants (none when unrestricted)."""
+    if scope.unrestricted:
+        return []
+    outside = (
+        select(replay_items.c.delivery_id)
+        .select_from(
+            replay_items.outerjoin(deliveries, deliveries.c.id == replay_items.c.delivery_id)
+        )
+        .where(
+            replay_items.c.job_id == replay_jobs.c.id,
+            or_(deliveries.c.tenant.is_(None), ~and_(*scope.where(deliveries.c.tenant))),
+        )
+    )
+    return [~outside.exists()]
+
+
+def _job_row(conn: Connection, job_id: str, scope: TenantScope) -> dict | None:
+    row = conn.execute(
+        select(replay_jobs).where(replay_jobs.c.id == job_id, *visible(scope))
+    ).mappings().one_or_none()
+    return dict(row) if row else None
+
+
+def get_job(engine: Engine, job_id: str, *, scope: TenantScope = ALL) -> dict | None:
+    """One job's row; None when unknown or not visible to ``scope``."""
     with engine.connect() as conn:
-        row = conn.execute(select(replay_jobs).where(replay_jobs.c.id == job_id)).mappings()
-        row = row.one_or_none()
-        return dict(row) if row else None
+        return _job_row(conn, job_id, scope)
+
+
+def job_tenant(conn: Connection, job_id: str) -> str | None:
+    """The tenant of every delivery of the job; None when several (or none)."""
+    low, high = conn.execute(
+        select(func.min(deliveries.c.tenant), func.max(deliveries.c.tenant))
+        .select_from(replay_items.join(deliveries, deliveries.c.id == replay_items.c.delivery_id))
+        .where(replay_items.c.job_id == job_id)
+    ).one()
+    return low if low is not None and low == high else None
 
 
 def is_stale(job: dict, now: datetime, stale_after_s: float) -> bool:
@@ -233,23 +287,22 @@ def is_stale(job: dict, now: datetime, stale_after_s: float) -> bool:
 
 
 def request_cancel(
-    engine: Engine, job_id: str, *, operator: str, now: datetime, stale_after_s: float = 30.0
+    engine: Engine, job_id: str, *, operator: str, now: datetime, stale_after_s: float = 30.0,
+    scope: TenantScope = ALL,
 ) -> dict:
     """Cancel a job: pending items are not sent; items in flight finish.
 
     A job nobody runs (pending, failed, or running with a stale runner) is closed here;
     a live runner sees the request at its next heartbeat and closes the job itself.
-    Returns the job row after the request. Raises ``JobError`` for an unknown or
-    already finished job.
+    Returns the job row after the request. Raises ``UnknownJob`` for an unknown job (or
+    one ``scope`` may not see) and ``JobError`` for an already finished one.
     """
     if not operator or not operator.strip():
         raise JobError("an operator name is required to cancel a replay job")
     with engine.begin() as conn:
-        job = conn.execute(select(replay_jobs).where(replay_jobs.c.id == job_id)).mappings()
-        job = job.one_or_none()
+        job = _job_row(conn, job_id, scope)
         if job is None:
-            raise JobError(f"unknown replay job {job_id!r}")
-        job = dict(job)
+            raise UnknownJob(job_id)
         if job["status"] in (S.JOB_COMPLETED, S.JOB_CANCELLED):
             raise JobError(f"replay job {job_id} is already {job['status']}")
         conn.execute(
@@ -273,19 +326,19 @@ def request_cancel(
             + ("" if closed_here else " (the runner stops after the items in flight)"),
             details={"previous_status": job["status"], "closed_immediately": closed_here,
                      "counts": counts},
+            tenant=job_tenant(conn, job_id),
         )
     return get_job(engine, job_id)
 
 
 def job_progress(engine: Engine, job_id: str, now: datetime | None = None,
-                 stale_after_s: float = 30.0) -> dict | None:
-    """Counts by state, done/total, and what stopped or paused endpoints (for the UI)."""
+                 stale_after_s: float = 30.0, *, scope: TenantScope = ALL) -> dict | None:
+    """Counts by state, done/total, and what stopped or paused endpoints (for the UI).
+    None when the job is unknown or not visible to ``scope``."""
     with engine.connect() as conn:
-        job = conn.execute(select(replay_jobs).where(replay_jobs.c.id == job_id)).mappings()
-        job = job.one_or_none()
+        job = _job_row(conn, job_id, scope)
         if job is None:
             return None
-        job = dict(job)
         counts = I.state_counts(conn, job_id)
         notes = conn.execute(
             select(replay_items.c.endpoint, replay_items.c.state, replay_items.c.reason,
@@ -327,9 +380,11 @@ def job_progress(engine: Engine, job_id: str, now: datetime | None = None,
     }
 
 
-def job_summary(engine: Engine, job_id: str, *, include_items: bool = True) -> dict | None:
-    """The CONTRACTS §4 summary: job_id, attempted, succeeded, failed, skipped, deliveries."""
-    progress = job_progress(engine, job_id)
+def job_summary(engine: Engine, job_id: str, *, include_items: bool = True,
+                scope: TenantScope = ALL) -> dict | None:
+    """The CONTRACTS §4 summary: job_id, attempted, succeeded, failed, skipped, deliveries.
+    None when the job is unknown or not visible to ``scope``."""
+    progress = job_progress(engine, job_id, scope=scope)
     if progress is None:
         return None
     out = {
@@ -367,8 +422,13 @@ def job_summary(engine: Engine, job_id: str, *, include_items: bool = True) -> d
     return out
 
 
-def list_jobs(engine: Engine, *, limit: int = 20, status: str | None = None) -> list[dict]:
-    query = select(replay_jobs).order_by(replay_jobs.c.created_at.desc()).limit(limit)
+def list_jobs(engine: Engine, *, limit: int = 20, status: str | None = None,
+              scope: TenantScope = ALL) -> list[dict]:
+    """The latest jobs (visible to ``scope``), newest first."""
+    query = (
+        select(replay_jobs).where(*visible(scope))
+        .order_by(replay_jobs.c.created_at.desc()).limit(limit)
+    )
     if status:
         query = query.where(replay_jobs.c.status == status)
     with engine.connect() as conn:
@@ -401,25 +461,40 @@ def stale_job_ids(engine: Engine, now: datetime, stale_after_s: float) -> list[s
         )
 
 
-def claim_of(engine: Engine, delivery_id: str) -> dict | None:
+def _claim_where(delivery_id: str, scope: TenantScope) -> list:
+    clauses = [replay_claims.c.delivery_id == delivery_id]
+    if not scope.unrestricted:
+        clauses.append(
+            select(deliveries.c.id)
+            .where(deliveries.c.id == delivery_id, *scope.where(deliveries.c.tenant))
+            .exists()
+        )
+    return clauses
+
+
+def claim_of(engine: Engine, delivery_id: str, *, scope: TenantScope = ALL) -> dict | None:
+    """The replay claim of a delivery; None when there is none or the delivery is outside
+    ``scope``."""
     with engine.connect() as conn:
         row = conn.execute(
-            select(replay_claims).where(replay_claims.c.delivery_id == delivery_id)
+            select(replay_claims).where(*_claim_where(delivery_id, scope))
         ).mappings().one_or_none()
         return dict(row) if row else None
 
 
-def release_claim(engine: Engine, delivery_id: str, *, operator: str, now: datetime) -> bool:
+def release_claim(engine: Engine, delivery_id: str, *, operator: str, now: datetime,
+                  scope: TenantScope = ALL) -> bool:
     """Release an ``unknown`` claim (an interrupted replay) so the delivery can be sent again.
 
     The operator asserts the receiver did not get it (or accepts a duplicate). Claims in
-    flight or of a success are not released. Audited as ``replay.claim.release``.
+    flight or of a success are not released, nor a delivery outside ``scope``. Audited as
+    ``replay.claim.release``.
     """
     if not operator or not operator.strip():
         raise JobError("an operator name is required to release a claim")
     with engine.begin() as conn:
         claim = conn.execute(
-            select(replay_claims).where(replay_claims.c.delivery_id == delivery_id)
+            select(replay_claims).where(*_claim_where(delivery_id, scope))
         ).mappings().one_or_none()
         if claim is None or claim["state"] != S.CLAIM_UNKNOWN:
             return False
@@ -439,5 +514,8 @@ def release_claim(engine: Engine, delivery_id: str, *, operator: str, now: datet
             summary=f"released the interrupted replay claim of {delivery_id} "
             f"(job {claim['job_id']})",
             details={"job_id": claim["job_id"]},
+            tenant=conn.execute(
+                select(deliveries.c.tenant).where(deliveries.c.id == delivery_id)
+            ).scalar(),
         )
     return True

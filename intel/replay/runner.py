@@ -10,9 +10,11 @@ the ``pending`` ones:
 * per endpoint at most ``replay.per_endpoint_concurrency`` in flight, in item order;
 * across the job at most ``replay.global_rate_per_s`` started per second and
   ``replay.max_in_flight`` in flight;
-* a 429 pauses that endpoint for its ``Retry-After`` (or ``replay.rate_limit_pause_s``)
-  and the item is sent again after the pause, up to ``replay.rate_limit_retries`` times;
-  a Retry-After longer than ``replay.max_retry_after_s`` stops the endpoint's items;
+* a 429 pauses that endpoint for its ``Retry-After`` or rate-limit reset header (read by
+  ``intel.replay.retry_after``; none usable: ``replay.rate_limit_pause_s``) and the item
+  is sent again after the pause, up to ``replay.rate_limit_retries`` times; a wait longer
+  than ``replay.max_retry_after_s`` (``inf``, ``1e300`` ...) stops the endpoint's items;
+* endpoint URLs in summaries, audit details and log lines are shown without credentials;
 * ``replay.circuit_breaker_failures`` consecutive failures on an endpoint stop its
   remaining items (skipped, with the reason);
 * a cancel request is read at each heartbeat: nothing more is sent, items in flight
@@ -45,6 +47,7 @@ import httpx
 from sqlalchemy import Engine, and_, or_, select, update
 
 from intel import audit
+from intel.redact import redact_text, redact_url
 from intel.replay import items as I
 from intel.replay import jobs as J
 from intel.replay import states as S
@@ -55,6 +58,7 @@ from intel.replay.sender import (
     SUCCEEDED,
     SendResult,
     make_client,
+    plan_rate_limit,
     send_replay,
     ssl_context_for,
 )
@@ -168,7 +172,7 @@ class EndpointState:
 
     def note(self) -> dict:
         return {
-            "endpoint": self.url,
+            "endpoint": redact_url(self.url),
             "sent": self.sent,
             "succeeded": self.succeeded,
             "queued": len(self.queue),
@@ -290,6 +294,7 @@ class JobRunner:
                         "source": job["source"],
                         "created_by": job["created_by"],
                     },
+                    tenant=J.job_tenant(conn, self.job_id),
                 )
             return True, job, interrupted
 
@@ -378,7 +383,7 @@ class JobRunner:
                 "duration_s": round((now - started).total_seconds(), 3),
                 **{k: v for k, v in summary.items() if k != "endpoints"},
                 "stopped_endpoints": [
-                    {"endpoint": ep.url, "reason": ep.stopped}
+                    {"endpoint": redact_url(ep.url), "reason": ep.stopped}
                     for ep in self.endpoints.values() if ep.stopped
                 ],
             }
@@ -404,6 +409,7 @@ class JobRunner:
                         "http_status": item.http_status if item else None,
                         "reason": item.reason if item else None,
                     },
+                    tenant=J.job_tenant(conn, self.job_id),
                 )
             else:
                 audit.record(
@@ -420,6 +426,7 @@ class JobRunner:
                         f"{summary['interrupted']} interrupted"
                     ),
                     details=details,
+                    tenant=J.job_tenant(conn, self.job_id),
                 )
             return summary
 
@@ -442,6 +449,7 @@ class JobRunner:
                 summary=f"replay job {self.job_id} failed: {error[:200]}",
                 details={"status": S.JOB_FAILED, "error": error[:2000],
                          "runner_id": self.runner_id},
+                tenant=J.job_tenant(conn, self.job_id),
             )
 
     # --- the loop -------------------------------------------------------------------
@@ -500,7 +508,7 @@ class JobRunner:
             status = await self._send_all()
         except Exception as exc:
             log.exception("replay job %s: runner failed", self.job_id)
-            await self._db(self._mark_failed, f"{type(exc).__name__}: {exc}")
+            await self._db(self._mark_failed, redact_text(f"{type(exc).__name__}: {exc}"))
             raise
         if self._lost:
             summary = await self._db(J.job_summary, self.engine, self.job_id,
@@ -621,6 +629,7 @@ class JobRunner:
                     timeout_s=s.timeout_s,
                     body_excerpt_chars=s.body_excerpt_chars,
                     clock=self.clock,
+                    forward_credentials=s.forward_url_credentials,
                 )
             await self._handle(ep, delivery_id, result)
 
@@ -628,33 +637,25 @@ class JobRunner:
         s = self.settings
         self.counts[S.SENDING] = self.counts.get(S.SENDING, 0) - 1
         if result.outcome == RATE_LIMITED:
-            wait = result.retry_after_s
             retries = ep.retries.get(delivery_id, 0)
-            if wait is not None and wait > s.max_retry_after_s:
-                reason = (
-                    f"rate-limited: the endpoint asked to wait {wait:g} s (Retry-After), "
-                    f"longer than replay.max_retry_after_s ({s.max_retry_after_s:g} s)"
-                )
-                await self._finish(delivery_id, result, reason)
+            plan = plan_rate_limit(
+                result, retries, max_retry_after_s=s.max_retry_after_s,
+                rate_limit_pause_s=s.rate_limit_pause_s, rate_limit_retries=s.rate_limit_retries,
+            )
+            if plan.action == "stop":
+                await self._finish(delivery_id, result, plan.reason)
                 self._count(S.FAILED, pending_too=False)
-                await self._stop_endpoint(ep, reason)
+                await self._stop_endpoint(ep, plan.reason)
                 return
-            if retries >= s.rate_limit_retries:
-                reason = f"rate-limited: still HTTP 429 after {retries} retries"
-                await self._finish(delivery_id, result, reason)
+            if plan.action == "give_up":
+                await self._finish(delivery_id, result, plan.reason)
                 self._count(S.FAILED, pending_too=False)
                 return
-            pause = wait if wait is not None else s.rate_limit_pause_s
             ep.retries[delivery_id] = retries + 1
             ep.pauses += 1
-            ep.paused_s += pause
-            ep.paused_until = max(ep.paused_until, time.monotonic() + pause)
-            reason = (
-                f"rate-limited (HTTP 429): endpoint paused {pause:g} s "
-                + ("as Retry-After asked" if wait is not None else "(no Retry-After)")
-                + f"; retry {retries + 1} of {s.rate_limit_retries}"
-            )
-            await self._db(self._requeue, delivery_id, result, reason)
+            ep.paused_s += plan.pause_s
+            ep.paused_until = max(ep.paused_until, time.monotonic() + plan.pause_s)
+            await self._db(self._requeue, delivery_id, result, plan.reason)
             self._count(S.PENDING, pending_too=False)
             await self._give_back(ep, delivery_id)
             return
@@ -693,7 +694,7 @@ class JobRunner:
         if remaining:
             n = await self._db(self._skip, remaining, reason)
             self._count(S.SKIPPED, n)
-        log.info("replay job %s: %s: %s", self.job_id, ep.url, reason)
+        log.info("replay job %s: %s: %s", self.job_id, redact_url(ep.url), redact_text(reason))
 
 
 def run_job(

@@ -1,20 +1,38 @@
-"""One replay over HTTP: build the signed request, send it, describe what came back."""
+"""One replay over HTTP: build the signed request, send it, describe what came back.
+
+Everything that comes back is the receiver's to choose, so describing it never raises:
+any status, any headers (a ``Retry-After`` of ``inf`` or ``1e300``, a charset that is
+not a text encoding), any body. The wait a 429 asks for is read by
+``intel.replay.retry_after`` (the advisor's parser too); stored headers are capped to
+``limits.max_headers_bytes`` and the body to ``replay.body_excerpt_chars``.
+
+An endpoint URL's ``user:password@`` is stripped before sending (httpx would send it as
+Basic auth) unless ``replay.forward_url_credentials`` is on; error texts never carry it.
+The endpoint's signing secret arrives encrypted and is decrypted here, right before
+signing (``intel.secretbox``).
+"""
 
 from __future__ import annotations
 
-import email.utils
+import codecs
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import httpcore
 import httpx
 
 from intel import __version__
+from intel.deliveries.caps import cap_headers, storable_text
+from intel.redact import redact_text
+from intel.replay.retry_after import RetryHint, retry_hint
 from intel.replay.safety import OutboundPolicy, OutboundRefused, PinnedBackend, check_url
 from intel.replay.signing import BadSecret, encode_payload, webhook_headers
+from intel.secretbox import SecretBox, SecretError, default_box
+from intel.settings.limits import LimitSettings
 from intel.timeutil import utcnow
 
 USER_AGENT = f"AetherLink-Replay/{__version__}"
@@ -38,6 +56,8 @@ class SendResult:
     body: str | None = None
     duration_ms: float | None = None
     retry_after_s: float | None = None
+    retry_after_capped: bool = False  # the receiver asked for longer than any cap
+    retry_after_from: str | None = None  # "Retry-After: 120"
 
     @property
     def sent(self) -> bool:
@@ -100,32 +120,13 @@ def make_client(
     )
 
 
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (seconds or an HTTP date), or None."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when is None:
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = (when - now).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
-
-
 def describe_error(exc: BaseException, timeout_s: float) -> str:
-    """A transport error as an operator reads it (kept close to what clients print)."""
+    """A transport error as an operator reads it (kept close to what clients print),
+    without any credentials a URL in it carries (nor a character no store holds)."""
+    return storable_text(redact_text(_describe_error(exc, timeout_s)))
+
+
+def _describe_error(exc: BaseException, timeout_s: float) -> str:
     if isinstance(exc, httpx.ConnectTimeout):
         return f"timeout: connecting took longer than {timeout_s:g} s"
     if isinstance(exc, httpx.ReadTimeout):
@@ -140,9 +141,99 @@ def describe_error(exc: BaseException, timeout_s: float) -> str:
         return f"connection closed without a complete response: {exc}"
     if isinstance(exc, httpx.ReadError):
         return f"read error: {exc}"
-    if isinstance(exc, httpx.HTTPError):
-        return f"{type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def outbound_url(url: str, forward_credentials: bool = False) -> str:
+    """The URL a replay connects to: without its ``user:password@`` unless forwarding is
+    on (httpx turns a URL's userinfo into a Basic ``Authorization`` header)."""
+    if forward_credentials or "@" not in url:
+        return url
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _charset(content_type: object) -> str | None:
+    if not isinstance(content_type, str):
+        return None
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip("\"'") or None
+    return None
+
+
+def decode_body(raw: bytes, content_type: object = None) -> str:
+    """The body as text: its declared charset when that is a text encoding (``base64``,
+    ``zlib`` and such codecs are not), else UTF-8; undecodable bytes replaced."""
+    name = _charset(content_type)
+    encoding = "utf-8"
+    if name:
+        try:
+            info = codecs.lookup(name)
+            if getattr(info, "_is_text_encoding", True):
+                encoding = info.name
+        except (LookupError, ValueError, TypeError):
+            pass
+    try:
+        return raw.decode(encoding, errors="replace")
+    except Exception:  # a codec that still cannot decode: plain UTF-8
+        return raw.decode("utf-8", errors="replace")
+
+
+def describe_response(
+    *,
+    started: datetime,
+    finished: datetime,
+    status: object,
+    headers: object,
+    body: bytes,
+    duration_ms: float | None,
+    body_excerpt_chars: int = 2000,
+    limits: LimitSettings | None = None,
+) -> SendResult:
+    """What a response means for the replay (pure; never raises for any status, headers
+    or body): succeeded (2xx), rate_limited (429, with the wait it asked for) or failed."""
+    limits = limits or LimitSettings()
+    code = status if isinstance(status, int) and not isinstance(status, bool) else None
+    if code is not None and 200 <= code < 300:
+        outcome = SUCCEEDED
+    elif code == 429:
+        outcome = RATE_LIMITED
+    else:
+        outcome = FAILED
+    pairs: dict = {}
+    if isinstance(headers, Mapping):
+        items = list(headers.items())
+    elif isinstance(headers, list | tuple):
+        items = [item for item in headers if isinstance(item, list | tuple) and len(item) == 2]
+    else:
+        items = []
+    for name, value in items:
+        key = name.decode("latin-1") if isinstance(name, bytes | bytearray) else str(name)
+        text = value.decode("latin-1") if isinstance(value, bytes | bytearray) else str(value)
+        key, text = storable_text(key.lower()), storable_text(text)
+        pairs[key] = f"{pairs[key]}, {text}" if key in pairs else text
+    stored, _cut = cap_headers(pairs, limits.max_headers_bytes)
+    hint: RetryHint | None = retry_hint(pairs, finished) if outcome == RATE_LIMITED else None
+    # no NUL (PostgreSQL text cannot hold one) nor unpaired surrogate (utf-7 makes them)
+    text = storable_text(
+        decode_body(body if isinstance(body, bytes) else b"", pairs.get("content-type"))
+    )
+    return SendResult(
+        outcome,
+        started,
+        finished,
+        http_status=code if code is not None and 100 <= code <= 999 else None,
+        headers=dict(stored),
+        body=text[:max(0, body_excerpt_chars)],
+        duration_ms=duration_ms,
+        retry_after_s=hint.seconds if hint else None,
+        retry_after_capped=hint.capped if hint else False,
+        retry_after_from=hint.describe() if hint else None,
+    )
 
 
 async def send_replay(
@@ -156,8 +247,15 @@ async def send_replay(
     body_excerpt_chars: int = 2000,
     clock: Callable[[], datetime] = utcnow,
     extra_headers: dict | None = None,
+    forward_credentials: bool = False,
+    secret_box: SecretBox | None = None,
+    limits: LimitSettings | None = None,
 ) -> SendResult:
-    """Send one replay of ``delivery_id``'s payload to ``url`` and describe the outcome."""
+    """Send one replay of ``delivery_id``'s payload to ``url`` and describe the outcome.
+
+    ``secret`` is the endpoint's stored (encrypted) signing secret, opened with
+    ``secret_box`` (default: the process's, ``intel.secretbox.default_box``).
+    """
     started = clock()
     reason = check_url(url)
     message = encode_payload(payload)
@@ -166,17 +264,21 @@ async def send_replay(
     headers: dict = {}
     if reason is None:
         try:
-            headers = webhook_headers(delivery_id, message.body, started, secret)
+            plain = (secret_box or default_box()).open(secret) if secret else None
+            headers = webhook_headers(delivery_id, message.body, started, plain)
+        except SecretError as exc:
+            reason = f"refused: the endpoint's signing secret cannot be used: {exc}"
         except BadSecret as exc:
             reason = f"refused: {exc}"
     if reason is not None:
-        return SendResult(REFUSED, started, clock(), error=reason, duration_ms=0.0)
+        return SendResult(REFUSED, started, clock(), error=redact_text(reason), duration_ms=0.0)
     headers["content-type"] = message.content_type
     if extra_headers:
         headers.update(extra_headers)
+    target = outbound_url(url, forward_credentials)
     t0 = time.perf_counter()
     try:
-        async with client.stream("POST", url, content=message.body, headers=headers) as resp:
+        async with client.stream("POST", target, content=message.body, headers=headers) as resp:
             chunks: list[bytes] = []
             size = 0
             limit = body_excerpt_chars * 4  # bytes enough for that many characters
@@ -186,34 +288,54 @@ async def send_replay(
                 size += len(chunk)
                 if size >= limit:
                     break
-            raw = b"".join(chunks)
-            text = raw.decode(resp.encoding or "utf-8", errors="replace")[:body_excerpt_chars]
+            raw = b"".join(chunks)[:limit]
             status = resp.status_code
-            resp_headers = dict(resp.headers.items())
-            retry_header = resp.headers.get("retry-after")
+            resp_headers = list(resp.headers.raw)
     except OutboundRefused as exc:
-        return SendResult(REFUSED, started, clock(), error=str(exc), duration_ms=0.0)
+        return SendResult(REFUSED, started, clock(), error=redact_text(str(exc)),
+                          duration_ms=0.0)
     except (httpx.HTTPError, OSError) as exc:
         duration = (time.perf_counter() - t0) * 1000.0
         return SendResult(
             FAILED, started, clock(), error=describe_error(exc, timeout_s), duration_ms=duration
         )
     duration = (time.perf_counter() - t0) * 1000.0
-    finished = clock()
-    if 200 <= status < 300:
-        outcome = SUCCEEDED
-    elif status == 429:
-        outcome = RATE_LIMITED
-    else:
-        outcome = FAILED
-    retry_after = parse_retry_after(retry_header, finished)
-    return SendResult(
-        outcome,
-        started,
-        finished,
-        http_status=status,
-        headers=resp_headers,
-        body=text,
-        duration_ms=duration,
-        retry_after_s=retry_after,
+    return describe_response(
+        started=started, finished=clock(), status=status, headers=resp_headers, body=raw,
+        duration_ms=duration, body_excerpt_chars=body_excerpt_chars, limits=limits,
+    )
+
+
+@dataclass(frozen=True)
+class RateLimitPlan:
+    """What the runner does after a 429: ``pause`` the endpoint ``pause_s`` and send the
+    item again, ``give_up`` on the item (too many retries), or ``stop`` the endpoint (it
+    asked to wait longer than ``replay.max_retry_after_s``)."""
+
+    action: str
+    pause_s: float
+    reason: str
+
+
+def plan_rate_limit(result: SendResult, retries: int, *, max_retry_after_s: float,
+                    rate_limit_pause_s: float, rate_limit_retries: int) -> RateLimitPlan:
+    """The runner's answer to a 429 (pure)."""
+    wait = result.retry_after_s
+    source = result.retry_after_from or "Retry-After"
+    if wait is not None and (result.retry_after_capped or wait > max_retry_after_s):
+        asked = f"more than {wait:g} s" if result.retry_after_capped else f"{wait:g} s"
+        return RateLimitPlan(
+            "stop", 0.0,
+            f"rate-limited: the endpoint asked to wait {asked} ({source}), longer than "
+            f"replay.max_retry_after_s ({max_retry_after_s:g} s)",
+        )
+    if retries >= rate_limit_retries:
+        return RateLimitPlan("give_up", 0.0,
+                             f"rate-limited: still HTTP 429 after {retries} retries")
+    pause = wait if wait is not None else rate_limit_pause_s
+    return RateLimitPlan(
+        "pause", pause,
+        f"rate-limited (HTTP 429): endpoint paused {pause:g} s "
+        + (f"as {source} asked" if wait is not None else "(no usable Retry-After)")
+        + f"; retry {retries + 1} of {rate_limit_retries}",
     )

@@ -7,7 +7,10 @@ simulator's scenario in the database (``sim_events``, re-read every
 recovers, permanent 401/404/410, rate limiting with ``Retry-After``, slow answers, and
 connections that fail (closed without an answer). Before that it checks the Standard
 Webhooks signature with the endpoint's secret (``endpoints.signing_secret``) and answers
-401 when it does not verify.
+401 when it does not verify. The stored secrets are encrypted (``intel.secretbox``): the
+sandbox plays the customer's receiver, so it decrypts them here, in its own process, to
+verify; a secret it cannot decrypt (no or wrong ``INTEL_SECRET_KEY``) is answered 500
+with the reason, never accepted unverified.
 
 ``GET /_sandbox/health`` says whether the scenario is loaded; ``GET /_sandbox/stats``
 counts what arrived (per ``webhook-id``, per endpoint, per answer), so a caller can check
@@ -34,6 +37,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from intel.secretbox import SecretBox, SecretError, default_box
 from intel.store.schema import endpoints
 from intel.timeutil import to_rfc3339, utcnow
 
@@ -74,8 +78,10 @@ class Sandbox:
         reload_s: float = 5.0,
         clock: Callable[[], datetime] = utcnow,
         verify_signatures: bool = True,
+        secret_box: SecretBox | None = None,
     ):
         self.engine = engine
+        self.secret_box = secret_box
         self.base_url = base_url.rstrip("/")
         self.reload_s = reload_s
         self.clock = clock
@@ -185,8 +191,14 @@ class Sandbox:
         self.requests += 1
         self.receipts[headers.get("webhook-id", "")] += 1
         self.per_endpoint[url] += 1
-        secret = self.secrets.get(url)
-        if self.verify_signatures and secret:
+        stored = self.secrets.get(url)
+        if self.verify_signatures and stored:
+            try:
+                secret = (self.secret_box or default_box()).open(stored)
+            except SecretError as exc:
+                self.answers[500] += 1
+                await self._json(send, 500, {"error": f"sandbox: {exc}"})
+                return
             try:
                 Webhook(secret).verify(body, headers, json_parse=False)
             except (WebhookVerificationError, ValueError) as exc:

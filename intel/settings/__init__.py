@@ -19,6 +19,7 @@ from intel.settings._base import Section
 from intel.settings.auth import AuthSettings
 from intel.settings.detector import DetectorSettings
 from intel.settings.insights import InsightsSettings
+from intel.settings.limits import LimitSettings
 from intel.settings.notifications import NotificationSettings
 from intel.settings.replay import ReplaySettings
 from intel.settings.triage import TriageSettings
@@ -43,6 +44,7 @@ class Settings(Section):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
 
 def _describe(error: dict) -> str:

@@ -13,6 +13,12 @@ class ReplaySettings(Section):
         "(off by default: SSRF protection). The demo config turns it on for the sandbox. "
         "Cloud-metadata, unspecified, multicast and reserved addresses are refused always.",
     )
+    forward_url_credentials: bool = Field(
+        False,
+        description="Send the user:password of an endpoint URL (https://user:pass@host/) as "
+        "HTTP Basic auth on a replay. Off by default: the credentials are stripped before "
+        "sending (and never shown anywhere).",
+    )
     timeout_s: float = Field(10.0, gt=0, description="Per-request timeout of a replay.")
     per_endpoint_concurrency: int = Field(
         2, ge=1, description="Replays in flight to one endpoint at once."

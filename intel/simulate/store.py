@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from intel.deliveries.write import DELIVERY_COLUMNS
+from intel.secretbox import SecretBox, default_box
 from intel.simulate.batch import JSON_NULL, Batch, db_times
 from intel.simulate.scenario import SimEvent
 from intel.store.schema import deliveries, delivery_attempts, endpoints, sim_events
@@ -166,11 +167,14 @@ def insert_missing_events(conn: Connection, events: Iterable[SimEvent]) -> int:
     return conn.execute(stmt, rows).rowcount or 0
 
 
-def write_endpoints(conn: Connection, world, *, now: datetime) -> int:
-    """One row per simulated endpoint with its signing secret; existing rows are kept
+def write_endpoints(conn: Connection, world, *, now: datetime,
+                    secret_box: SecretBox | None = None) -> int:
+    """One row per simulated endpoint with its signing secret, encrypted
+    (``intel.secretbox``; ``SecretKeyMissing`` without a key); existing rows are kept
     (an operator may have disabled one or written a note)."""
+    box = secret_box or default_box()
     rows = [{
-        "url": ep.url, "signing_secret": ep.secret, "disabled": False,
+        "url": ep.url, "signing_secret": box.seal(ep.secret), "disabled": False,
         "note": f"simulated endpoint of {ep.tenant} (seed {world.seed})"
                 + (f", {ep.profile} profile" if ep.profile else ""),
         "updated_at": now,

@@ -3,7 +3,8 @@ resolves, so awareness does not depend on someone watching the page.
 
 The payload is Slack's incoming-webhook JSON (``text`` plus ``blocks``), which Slack,
 Mattermost, Rocket.Chat and most chat tools accept. Posting happens on a background
-thread with retries, so a slow or dead webhook never delays a tick.
+thread with retries, so a slow or dead webhook never delays a tick. Endpoint URLs'
+credentials (``https://user:pass@host/``) never reach a message or a log line.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import logging
 import queue
 import threading
 import time
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from intel.incidents.lifecycle import Transition
 from intel.incidents.links import affected_deliveries_link
+from intel.redact import has_credentials, redact_text, redact_url
 from intel.timeutil import to_rfc3339
 
 log = logging.getLogger(__name__)
@@ -32,14 +34,24 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _without_credentials(path: str) -> str:
+    """The history link without an ``endpoint`` filter that holds a URL's user:password
+    (the filter needs the stored URL; a message leaving the product must not carry it, so
+    it links to the window's failures instead)."""
+    parts = urlsplit(path)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not (k == "endpoint" and has_credentials(v))]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def payload(transition: Transition, app_url: str | None = None) -> dict:
     """The Slack-compatible message for one transition."""
     inc = transition.incident
     kind = transition.kind
-    head = f"{_ICONS[kind]} {_VERBS[kind]} [{inc.severity}]: {inc.headline}"
+    head = redact_text(f"{_ICONS[kind]} {_VERBS[kind]} [{inc.severity}]: {inc.headline}")
     lines = [
         f"*{_escape(head)}*",
-        f"type `{inc.type}` · target `{_escape(inc.target)}` · "
+        f"type `{inc.type}` · target `{_escape(redact_url(inc.target))}` · "
         f"{inc.current_failures} failures now, peak {inc.peak_failures}, "
         f"baseline {inc.baseline:.2f}",
         f"detected {to_rfc3339(inc.detected_at)}"
@@ -51,11 +63,13 @@ def payload(transition: Transition, app_url: str | None = None) -> dict:
         lines.append(f"mostly {top['category']} ({top['share']:.0%}): "
                      f"{_escape(top['recommended_action'])}")
     if app_url:
-        link = urljoin(app_url.rstrip("/") + "/", affected_deliveries_link(inc).lstrip("/"))
+        path = _without_credentials(affected_deliveries_link(inc))
+        link = urljoin(app_url.rstrip("/") + "/", path.lstrip("/"))
         lines.append(f"<{link}|View affected deliveries>")
+    text = redact_text("\n".join(lines))
     return {
         "text": head,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}],
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
     }
 
 
@@ -106,7 +120,7 @@ class Notifier:
                 time.sleep(min(0.5 * 2**attempt, 5.0))
         self.failed += 1
         log.warning("notification to the webhook failed after %d attempts: %s",
-                    self.retries + 1, problem)
+                    self.retries + 1, redact_text(problem))
 
     def close(self, timeout_s: float = 5.0) -> None:
         deadline = time.monotonic() + timeout_s

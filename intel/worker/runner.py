@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from intel.incidents.queries import incident_body
+from intel.redact import redact_text
 from intel.timeutil import to_rfc3339, utcnow
 from intel.worker import heartbeat, lease
 from intel.worker.events import RedisEvents
@@ -151,8 +152,8 @@ class Worker:
         self.last_result = result
         self.ticks += 1
         if result.notable:
-            log.info("tick %s: %s", to_rfc3339(at), ", ".join(
-                f"{t.kind} {t.incident.dedup_key}" for t in result.notable))
+            log.info("tick %s: %s", to_rfc3339(at), redact_text(", ".join(
+                f"{t.kind} {t.incident.dedup_key}" for t in result.notable)))
         if self.notifier is not None:
             self.notifier.notify(result.transitions)
         if self.events is not None:

@@ -132,12 +132,13 @@ def test_duplicate_ids_update_never_duplicate(engine, tmp_path):
          record(1, status="delivered", http_status=200, attempts=3),  # applied in order
          record(3)],
     )
-    report = import_file(engine, second, now=NOW, batch_size=2)
+    report = import_file(engine, second, now=NOW, batch_size=2, last_wins=True)
     assert report.written == 3
     assert count(engine) == 3
     one = stored(engine, "d1")
     assert (one["status"], one["attempts"], one["http_status"]) == ("delivered", 3, 200)
-    again = import_file(engine, second, now=NOW)  # re-import: same rows, no new attempts
+    # re-import: same rows, no new attempts
+    again = import_file(engine, second, now=NOW, last_wins=True)
     assert again.written == 3 and count(engine) == 3
     with engine.connect() as conn:
         attempts = conn.execute(

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from intel.audit import AuditFilter, list_events
 from intel.labels.files import (
     LabelFileError,
+    add_missing_deliveries,
     import_labels,
     labels_to_csv,
     parse_labels_csv,
@@ -116,7 +117,39 @@ def test_csv_label_for_a_missing_delivery_writes_nothing(stored_failures):
         assert get_label(conn, "d001") is None
 
 
-def test_jsonl_adds_missing_deliveries_and_keeps_existing_ones(stored_failures):
+def test_jsonl_labels_never_add_deliveries(stored_failures):
+    """A label file is not an import: a label for an unknown id names its line, nothing is
+    written, and the delivery (with its endpoint) is not created."""
+    lines = [
+        json.dumps({"id": "d001", "label": "permanent-4xx"}),
+        json.dumps({"id": "new1", "tenant": "t", "endpoint": "http://127.0.0.1:6379/",
+                    "status": "failed", "created_at": "2026-11-01T00:00:00Z",
+                    "payload": {"x": 1}, "label": "transient-endpoint-down"}),
+    ]
+    records = parse_labels_jsonl(lines, default_labeler="mallory")
+    with pytest.raises(LabelFileError, match=r"line 2: delivery 'new1' is not in the store"), \
+            stored_failures.begin() as conn:
+        import_labels(conn, records, actor="mallory", now=T0)
+    with stored_failures.connect() as conn:
+        assert conn.execute(sa.select(deliveries.c.id).where(deliveries.c.id == "new1")
+                            ).first() is None
+        assert get_label(conn, "d001") is None
+
+
+def test_labels_outside_the_importers_scope_are_unknown(stored_failures):
+    from intel.auth import TenantScope
+
+    records = parse_labels_csv(HEADER + "d001,unknown,,alice,\n")
+    with pytest.raises(LabelFileError, match=r"line 2: delivery 'd001' is not in the store"), \
+            stored_failures.begin() as conn:
+        import_labels(conn, records, actor="alice", now=T0, scope=TenantScope.of(["other"]))
+    with stored_failures.begin() as conn:
+        summary = import_labels(conn, records, actor="alice", now=T0,
+                                scope=TenantScope.of(["acme"]))
+    assert summary.created == 1
+
+
+def test_add_missing_deliveries_then_label_keeps_existing_ones(stored_failures):
     lines = [
         json.dumps({"id": "d001", "tenant": "other", "endpoint": "https://x.example",
                     "status": "failed", "http_status": 401, "created_at": "2026-11-01T00:00:00Z",
@@ -128,11 +161,12 @@ def test_jsonl_adds_missing_deliveries_and_keeps_existing_ones(stored_failures):
     ]
     records = parse_labels_jsonl(lines, default_labeler="starter-set")
     with stored_failures.begin() as conn:
+        n_added = add_missing_deliveries(conn, records, actor="starter-set", now=T0)
         summary = import_labels(conn, records, actor="starter-set", now=T0)
         rows = conn.execute(sa.select(deliveries).where(deliveries.c.id.in_(["d001", "new1"])))
         kept, added = sorted(rows.mappings(), key=lambda r: r["id"])
         label = get_label(conn, "new1")
-    assert summary.deliveries_added == 1 and summary.created == 2
+    assert n_added == 1 and summary.created == 2
     assert kept["tenant"] == "acme" and kept["http_status"] == 503  # left as it was
     assert added["last_attempt_at"] == added["created_at"]
     assert added["extra"] == {"acceptable": ["transient-endpoint-down"], "unsafe": False}
@@ -154,6 +188,8 @@ GOOD = {"id": "a", "tenant": "t", "endpoint": "https://e.example/h", "status": "
         ({"created_at": "soon"}, "line 1: created_at: not an RFC 3339 timestamp"),
         ({"id": None}, "line 1: missing required field 'id'"),
         ({"endpoint": "e"}, "line 1: endpoint: not an http(s) URL"),
+        ('{"id": "x\\ud800", "label": "unknown"}', "line 1: id: not a delivery id"),
+        ('{"delivery_id": 7, "label": "unknown"}', "line 1: missing required field 'id'"),
     ],
 )
 def test_bad_jsonl_names_the_line(line, problem):
@@ -176,7 +212,8 @@ def test_read_label_file_by_extension(tmp_path):
 def test_the_dev_set_imports(engine):
     records = read_label_file(DEV_SET, default_labeler="starter-set")
     with engine.begin() as conn:
+        added = add_missing_deliveries(conn, records, actor="starter-set", now=T0)
         summary = import_labels(conn, records, actor="starter-set", now=T0)
-    assert summary.created == summary.deliveries_added == len(records) == 143
+    assert summary.created == added == len(records) == 143
     assert set(summary.by_category) <= {
         "transient-endpoint-down", "permanent-4xx", "rate-limited", "unknown"}

@@ -9,7 +9,7 @@ import pytest
 from intel.audit import AuditFilter, list_events
 from intel.deliveries.write import upsert_deliveries
 from intel.labels.accuracy import accuracy_report, labelled_frame, week_start
-from intel.labels.files import import_labels, read_label_file
+from intel.labels.files import add_missing_deliveries, import_labels, read_label_file
 from intel.labels.flags import model_enabled, set_model_enabled
 from intel.labels.modelstore import (
     meta_path,
@@ -126,6 +126,7 @@ def test_train_save_and_use_the_model(sqlite_engine, tmp_path):
     engine = sqlite_engine
     records = read_label_file(DEV_SET, default_labeler="starter-set")
     with engine.begin() as conn:
+        add_missing_deliveries(conn, records, actor="starter-set", now=T0)
         import_labels(conn, records, actor="starter-set", now=T0)
     path = tmp_path / "models" / "triage.joblib"
     with engine.begin() as conn:

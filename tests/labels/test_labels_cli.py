@@ -25,9 +25,18 @@ def _counts(url: str) -> tuple[int, int]:
     return n_deliveries, n_labels
 
 
+def test_a_label_file_never_adds_deliveries(db_url, capsys):
+    """Without --add-deliveries the dev set labels nothing: its deliveries are unknown."""
+    assert main(["labels", "import", str(DEV_SET), "--labeler", "starter-set",
+                 "--db", db_url]) == 2
+    err = capsys.readouterr().err
+    assert "line 1: delivery" in err and "is not in the store" in err
+    assert _counts(db_url) == (0, 0)
+
+
 def test_import_dev_set_then_export_and_reimport(db_url, tmp_path, capsys):
     assert main(["labels", "import", str(DEV_SET), "--labeler", "starter-set",
-                 "--db", db_url]) == 0
+                 "--add-deliveries", "--db", db_url]) == 0
     out = capsys.readouterr().out
     assert "143 new" in out and "143 delivery(ies) added" in out
     assert _counts(db_url) == (143, 143)
@@ -53,7 +62,7 @@ def test_the_shipped_starter_set_imports(sqlite_url, capsys):
     if not STARTER.exists():
         pytest.fail(f"{STARTER} is missing: the demo imports it")
     assert main(["labels", "import", str(STARTER), "--labeler", "starter-set",
-                 "--db", sqlite_url]) == 0
+                 "--add-deliveries", "--db", sqlite_url]) == 0
     n_deliveries, n_labels = _counts(sqlite_url)
     assert n_labels == n_deliveries > 0
 
@@ -65,7 +74,10 @@ def test_the_shipped_starter_set_imports(sqlite_url, capsys):
          "line 3 (delivery 'rw_y'): unknown category 'maybe'"),
         ("delivery_id,category\nghost,unknown\n", ".csv",
          "line 2: delivery 'ghost' is not in the store"),
-        ('{"id": "x"}\n', ".jsonl", "line 1: missing required field 'tenant'"),
+        ('{"id": "x", "label": "unknown"}\n', ".jsonl",
+         "line 1: delivery 'x' is not in the store"),
+        ('{"id": "x", "tenant": "t", "label": "unknown"}\n', ".jsonl",
+         "line 1: missing required field 'endpoint'"),
         ("whatever", ".txt", "expected .csv or .jsonl"),
     ],
 )

@@ -21,6 +21,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from intel.deliveries.write import upsert_deliveries
+from intel.secretbox import default_box
 from intel.settings.replay import ReplaySettings
 from intel.store.schema import endpoints
 
@@ -123,7 +124,8 @@ def _handler(receiver: Receiver):
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
-                self.send_header("content-type", "application/json")
+                if not any(name.lower() == "content-type" for name in answer.headers):
+                    self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -181,10 +183,12 @@ def delivery(i: int | str, endpoint: str, **over) -> dict:
 
 
 def seed(engine, records: list[dict], secrets: dict[str, str] | None = None) -> None:
+    """Store ``records`` and the endpoints' signing ``secrets`` (encrypted, as stored)."""
     with engine.begin() as conn:
         upsert_deliveries(conn, records, now=T0)
         for url, secret in (secrets or {}).items():
-            conn.execute(endpoints.insert().values(url=url, signing_secret=secret,
+            conn.execute(endpoints.insert().values(url=url,
+                                                   signing_secret=default_box().seal(secret),
                                                    disabled=False, updated_at=T0))
 
 

@@ -18,7 +18,7 @@ from tests.replay.replay_helpers import T0, Answer, delivery, seed
 @pytest.fixture
 def ui_db(sqlite_url, tmp_path, monkeypatch):
     config = tmp_path / "config.yaml"
-    config.write_text("replay:\n  allow_private_networks: true\n")
+    config.write_text("auth:\n  demo: true\nreplay:\n  allow_private_networks: true\n")
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.setenv("INTEL_CONFIG", str(config))
     get_settings.cache_clear()
@@ -30,9 +30,19 @@ def ui_db(sqlite_url, tmp_path, monkeypatch):
 
 
 def _single(delivery_id):
+    from intel.deliveries.query import get_delivery
     from ui.replay import render_single_replay
+    from ui.session import current_identity, engine
 
-    render_single_replay(delivery_id)
+    identity = current_identity()
+    if identity is None:
+        st.text("signed out")
+        return
+    delivery = get_delivery(engine(), delivery_id, scope=identity.scope)
+    if delivery is None:
+        st.text("no such delivery")
+        return
+    render_single_replay(delivery, identity)
 
 
 def _progress(job_id):
@@ -45,10 +55,12 @@ def test_single_replay_from_the_detail(ui_db, receiver):
     receiver.route("/x", Answer(202))
     seed(ui_db, [delivery("d1", receiver.url("/x"))])
     at = AppTest.from_function(_single, args=("d1",), default_timeout=30)
+    at.session_state["demo_role"] = "viewer"
+    at.session_state["demo_name"] = "vera"
     at.run()
-    button = next(b for b in at.button if b.label == "↻ Replay now")
-    assert button.disabled  # no operator yet
-    at.session_state["operator_name"] = "alice"
+    assert not [b for b in at.button if b.label == "↻ Replay now"]  # a viewer is not offered it
+    at.session_state["demo_role"] = "operator"
+    at.session_state["demo_name"] = "alice"
     at.run()
     next(b for b in at.button if b.label == "↻ Replay now").click().run()
     assert not at.exception
@@ -63,7 +75,8 @@ def test_failed_single_replay_shows_the_reason_as_text(ui_db, receiver):
     receiver.route("/down", Answer(503, body="<b>down</b>"))
     seed(ui_db, [delivery("d2", receiver.url("/down"))])
     at = AppTest.from_function(_single, args=("d2",), default_timeout=30)
-    at.session_state["operator_name"] = "bob"
+    at.session_state["demo_name"] = "bob"
+    at.session_state["demo_role"] = "operator"
     at.run()
     next(b for b in at.button if b.label == "↻ Replay now").click().run()
     assert "Replay failed (HTTP 503)" in at.error[0].value
@@ -76,7 +89,8 @@ def test_interrupted_claim_offers_release(ui_db, receiver):
         conn.execute(replay_claims.insert().values(delivery_id="d3", job_id="rj-dead",
                                                    state="unknown", claimed_at=T0))
     at = AppTest.from_function(_single, args=("d3",), default_timeout=30)
-    at.session_state["operator_name"] = "lead"
+    at.session_state["demo_name"] = "lead"
+    at.session_state["demo_role"] = "operator"
     at.run()
     assert "interrupted in flight" in at.warning[0].value
     next(b for b in at.button if b.label == "Release claim").click().run()
@@ -89,7 +103,8 @@ def test_progress_of_a_pending_job_and_cancel(ui_db, receiver):
     job_id, _ = J.create_job(ui_db, [f"d{i:04d}" for i in range(4)], operator="a",
                              source="manual", now=utcnow())
     at = AppTest.from_function(_progress, args=(job_id,), default_timeout=30)
-    at.session_state["operator_name"] = "lead"
+    at.session_state["demo_name"] = "lead"
+    at.session_state["demo_role"] = "operator"
     at.run()
     assert "pending — 0/4" in at.get("progress")[0].proto.text
     next(b for b in at.button if b.label == "Cancel job").click().run()

@@ -18,6 +18,7 @@ import pytest
 from intel.replay import replay_now
 from intel.replay.sender import make_client, send_replay
 from intel.sandbox import SandboxThread
+from intel.secretbox import default_box
 from intel.store.schema import endpoints, sim_events
 from intel.timeutil import utcnow
 from tests.replay.replay_helpers import SECRET, delivery, seed, settings, wait_for
@@ -58,7 +59,8 @@ def _scenario(engine, sb):
     ]
     with engine.begin() as conn:
         conn.execute(sim_events.insert(), rows)
-        conn.execute(endpoints.insert().values(url=_url(sb, "signed"), signing_secret=SECRET,
+        conn.execute(endpoints.insert().values(url=_url(sb, "signed"),
+                                               signing_secret=default_box().seal(SECRET),
                                                disabled=False, updated_at=now))
     sb.app.reload()
 
@@ -93,9 +95,10 @@ def test_sandbox_verifies_signatures(sqlite_engine, sandbox):
             return await send_replay(client, delivery_id="evt_9", url=_url(sandbox, "signed"),
                                      payload={"a": 1}, secret=secret, timeout_s=5)
 
-    assert asyncio.run(signed(SECRET)).http_status == 200
+    # the stored (encrypted) secret: the sender decrypts it to sign, the sandbox to verify
+    assert asyncio.run(signed(default_box().seal(SECRET))).http_status == 200
     other = "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="
-    assert asyncio.run(signed(other)).http_status == 401
+    assert asyncio.run(signed(default_box().seal(other))).http_status == 401
 
 
 def test_sandbox_reloads_the_scenario(sqlite_engine, sandbox):

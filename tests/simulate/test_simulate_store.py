@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from intel.deliveries.write import DELIVERY_COLUMNS, upsert_deliveries
+from intel.secretbox import default_box
 from intel.simulate import SimulationConfig, generate, simulate
 from intel.simulate.texts import CATEGORIES
 from intel.store.schema import (
@@ -64,7 +65,9 @@ def test_simulate_writes_deliveries_attempts_truth_events_and_endpoints(engine):
         assert _count(conn, sim_events) == summary.events
         secrets = conn.execute(sa.select(endpoints.c.url, endpoints.c.signing_secret)).all()
         assert len(secrets) == summary.endpoints
-        assert all(s.startswith("whsec_") for _u, s in secrets)
+        # stored encrypted (intel.secretbox): never a plaintext whsec_ in the column
+        assert all(s.startswith("fernet:") and "whsec_" not in s for _u, s in secrets)
+        assert all(default_box().open(s).startswith("whsec_") for _u, s in secrets)
         used = set(conn.execute(sa.select(deliveries.c.endpoint).distinct()).scalars())
         assert used <= {u for u, _s in secrets}
         attempt = conn.execute(

@@ -11,13 +11,14 @@ from streamlit.testing.v1 import AppTest
 
 from intel.audit import AuditFilter, list_events
 from intel.deliveries.write import upsert_deliveries
-from intel.labels.files import import_labels, read_label_file
+from intel.labels.files import add_missing_deliveries, import_labels, read_label_file
 from intel.labels.flags import model_enabled
 from intel.labels.modelstore import train_model
 from intel.labels.store import create_label
 from intel.settings import get_settings
 from intel.store.db import make_engine
 from tests.conftest import DEV_SET
+from tests.views.apptest import as_identity, write_config
 
 PAGE = str(Path(__file__).resolve().parents[2] / "views" / "accuracy.py")
 DEV_SET = DEV_SET
@@ -48,8 +49,7 @@ def _record(i: int, fields: dict) -> dict:
 
 @pytest.fixture
 def page_db(sqlite_url, tmp_path, monkeypatch):
-    config = tmp_path / "config.yaml"
-    config.write_text(f"triage:\n  model_path: {tmp_path / 'model.joblib'}\n")
+    config = write_config(tmp_path, f"triage:\n  model_path: {tmp_path / 'model.joblib'}\n")
     monkeypatch.setenv("INTEL_CONFIG", str(config))
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     get_settings.cache_clear()
@@ -68,10 +68,8 @@ def _label_all(engine) -> None:
             create_label(conn, delivery_id=f"a{i:03d}", category=label, labeler="lead", now=T0)
 
 
-def _run(operator: str | None = "alice") -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    if operator:
-        at.session_state["operator_name"] = operator
+def _run(operator: str | None = "alice", role: str | None = "admin") -> AppTest:
+    at = as_identity(AppTest.from_file(PAGE, default_timeout=60), operator, role)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -109,17 +107,22 @@ def test_train_with_too_few_labels_says_so(page_db):
     assert any("Not trained" in w.value and "at least" in w.value for w in at.warning)
 
 
-def test_model_toggle_needs_a_model_and_an_operator(page_db):
+def test_model_toggle_needs_a_model_and_is_for_admins(page_db):
     _label_all(page_db)
     assert _run().toggle[0].disabled  # no model file yet
-    assert _run(operator=None).button(key="acc_train").disabled
+    for role in ("viewer", "operator"):
+        at = _run(role=role)
+        assert not at.toggle and not [b for b in at.button if b.key == "acc_train"]
+        assert "Model in triage: off" in [t.value for t in at.text]
+        assert any("for admins" in c.value for c in at.caption)
 
 
 @pytest.mark.slow  # trains a real model first (~2 s unloaded)
 def test_model_toggle_is_persisted_and_audited(page_db, tmp_path):
     with page_db.begin() as conn:  # a real model, trained on the dev set's 143 labels
-        import_labels(conn, read_label_file(DEV_SET, default_labeler="starter-set"),
-                      actor="starter-set", now=T0)
+        records = read_label_file(DEV_SET, default_labeler="starter-set")
+        add_missing_deliveries(conn, records, actor="starter-set", now=T0)  # a label file
+        import_labels(conn, records, actor="starter-set", now=T0)  # never adds them itself
         train_model(conn, model_path=tmp_path / "model.joblib", actor="lead", now=T0)
     at = _run()
     toggle = at.toggle[0]

@@ -4,7 +4,7 @@ charts; "Replay all recommended" goes through the confirmation dialog, launches 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,10 +17,11 @@ from intel.replay import jobs as J
 from intel.settings import get_settings
 from intel.store.db import make_engine
 from intel.store.schema import replay_jobs
-from intel.timeutil import utcnow
 from tests.replay.replay_helpers import Answer, Receiver, delivery, seed, serve, wait_for
+from tests.views.apptest import as_identity, texts, write_config
 
 PAGE = str(Path(__file__).resolve().parents[2] / "views" / "advisor.py")
+NOW = datetime(2026, 11, 5, 16, 30, tzinfo=UTC)  # the page's frozen clock
 
 
 @pytest.fixture
@@ -33,15 +34,14 @@ def receiver():
 
 @pytest.fixture
 def page_db(sqlite_url, tmp_path, monkeypatch, receiver):
-    config = tmp_path / "config.yaml"
-    config.write_text("replay:\n  allow_private_networks: true\n  global_rate_per_s: 1000\n"
-                      "  heartbeat_s: 0.2\n")
+    config = write_config(tmp_path, "replay:\n  allow_private_networks: true\n"
+                                    "  global_rate_per_s: 1000\n  heartbeat_s: 0.2\n")
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.setenv("INTEL_CONFIG", str(config))
     monkeypatch.setenv("INTEL_REPLAY_LOG_DIR", str(tmp_path / "logs"))
     get_settings.cache_clear()
     st.cache_data.clear()
-    now = utcnow()
+    now = NOW
     ok, down = receiver.url("/hooks/acme/ok"), receiver.url("/hooks/beta/down")
     receiver.route("/hooks/beta/down", Answer(503))
 
@@ -73,8 +73,16 @@ def _texts(at: AppTest) -> str:
     )
 
 
+def _page(engine, user: str | None = "alice", role: str | None = None, **params) -> AppTest:
+    del engine  # the fixture's database, seeded around NOW
+    at = as_identity(AppTest.from_file(PAGE, default_timeout=30), user, role, now=NOW)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at
+
+
 def test_page_shows_the_recommendation_and_why(page_db):
-    at = AppTest.from_file(PAGE, default_timeout=30).run()
+    at = _page(page_db, role="viewer").run()
     assert not at.exception
     text = _texts(at)
     assert "**3 deliveries** recommended for replay (60 % of failures)" in text
@@ -89,24 +97,37 @@ def test_page_shows_the_recommendation_and_why(page_db):
     assert set(endpoints["health"]) == {"recovered", "down"}
     held = frames[1].value
     assert set(held["decision"]) == {"wait", "investigate"}
-    # no operator yet: the bulk replay button is disabled
-    button = next(b for b in at.button if b.label == "Replay all recommended")
-    assert button.disabled
+    # a viewer is not offered the bulk replay
+    assert not [b for b in at.button if b.label == "Replay all recommended"]
 
 
 def test_tenant_and_window_come_from_the_url(page_db):
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    at.query_params["tenant"] = "beta"
-    at.query_params["window"] = "7d"
+    at = _page(page_db, tenant="beta", window="7d")
     at.run()
     assert not at.exception
     assert "**0 deliveries** recommended for replay (0 % of failures)" in _texts(at)
     assert at.selectbox[0].value == "beta"
 
 
+@pytest.mark.parametrize(
+    "job",
+    ["![m](http://evil.example/b)", "<img src=x onerror=alert(1)>", ":red[boo]",
+     "[link](javascript:alert(1))", "`code` **bold**"],
+)
+def test_the_job_parameter_is_shown_as_text(page_db, job):
+    """``/advisor?job=![m](http://host/b)`` once loaded an image through st.subheader."""
+    at = _page(page_db, job=job).run()
+    assert not at.exception, at.exception
+    assert job in [c.value for c in at.code]
+    assert [s.value for s in at.subheader] == ["Replay job", "Recent replay jobs"]
+    shown = "\n".join(texts(at))
+    assert job not in shown
+    assert "](http" not in shown and "<img" not in shown and ":red[" not in shown
+    assert any("This replay job is not in the store" in i.value for i in at.info)
+
+
 def test_replay_all_recommended_through_the_dialog(page_db, receiver, tmp_path):
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    at.session_state["operator_name"] = "alice"
+    at = _page(page_db, role="operator")
     at.run()
     button = next(b for b in at.button if b.label == "Replay all recommended")
     assert not button.disabled

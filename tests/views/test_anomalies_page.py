@@ -1,8 +1,12 @@
-"""AppTest: the Anomalies page, its self-refreshing section, and the incident banner."""
+"""AppTest: the Anomalies page, its self-refreshing section, and the incident banner.
+
+The page runs on a frozen clock (``as_identity(..., now=NOW)``): durations such as "3 min"
+do not depend on how long the run takes.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,11 +21,11 @@ from intel.incidents.lifecycle import advance
 from intel.incidents.store import acknowledge_incident, apply_transitions
 from intel.store.db import make_engine
 from intel.store.schema import incidents
-from intel.timeutil import utcnow
 from intel.worker.heartbeat import beat, tick_info
+from tests.views.apptest import as_identity, texts
 
 PAGE = str(Path(__file__).resolve().parents[2] / "views" / "anomalies.py")
-NOW = utcnow().replace(microsecond=0)
+NOW = datetime(2026, 11, 5, 16, 30, tzinfo=UTC)
 HOSTILE = "https://evil.example/**bold**/<img src=x onerror=alert(1)>"
 DOWN = "https://api.customer.example/webhooks"
 
@@ -69,12 +73,12 @@ def page_db(sqlite_url, monkeypatch):
 
 
 def _markdown(at: AppTest) -> str:
-    return " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    return " ".join(texts(at))
 
 
 def test_page_shows_active_history_and_timeline(page_db):
     _seed(page_db)
-    at = AppTest.from_file(PAGE, default_timeout=30)
+    at = as_identity(AppTest.from_file(PAGE, default_timeout=30), "alice", now=NOW)
     at.run()
     assert not at.exception, at.exception
     assert at.title[0].value == "🚨 Anomalies"
@@ -88,6 +92,17 @@ def test_page_shows_active_history_and_timeline(page_db):
     assert any("detector last ran" in c.value for c in at.caption)
     assert len(at.get("vega_lite_chart")) == 1
     assert HOSTILE not in _markdown(at) and "**known**" not in _markdown(at)
+    assert "<img" not in _markdown(at)
+
+
+def test_the_page_is_the_same_however_long_the_run_takes(page_db):
+    """The durations come from the frozen clock, not the wall clock."""
+    _seed(page_db)
+    at = as_identity(AppTest.from_file(PAGE, default_timeout=30), "alice",
+                     now=NOW + timedelta(minutes=7))
+    at.run()
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value["duration"]) == ["10 min", "10 min"]
 
 
 def test_the_refreshing_section_directly(page_db):
@@ -98,26 +113,26 @@ def test_the_refreshing_section_directly(page_db):
 
         active_section()
 
-    at = AppTest.from_function(section, default_timeout=30)
+    at = as_identity(AppTest.from_function(section, default_timeout=30), "alice", now=NOW)
     at.run()
     assert not at.exception, at.exception
     assert at.subheader[0].value == "Active incidents (2)"
     assert "stale" in at.warning[0].value  # the heartbeat is 10 min old
 
 
-def _banner_app() -> AppTest:
+def _banner_app(user: str | None = "alice", role: str | None = None) -> AppTest:
     def app():
         from ui.banner import render_banner
+        from ui.session import require_identity
 
-        render_banner()
+        render_banner(require_identity())
 
-    return AppTest.from_function(app, default_timeout=30)
+    return as_identity(AppTest.from_function(app, default_timeout=30), user, role, now=NOW)
 
 
 def test_banner_shows_unacknowledged_incidents_and_acknowledges(page_db):
     ids = _seed(page_db)
     at = _banner_app()
-    at.session_state["operator_name"] = "alice"
     at.run()
     assert not at.exception, at.exception
     texts = [t.value for t in at.text]
@@ -149,12 +164,18 @@ def test_banner_shows_unacknowledged_incidents_and_acknowledges(page_db):
     engine.dispose()
 
 
-def test_banner_needs_an_operator_to_acknowledge(page_db):
+def test_a_viewer_is_not_offered_acknowledge(page_db):
     ids = _seed(page_db)
-    at = _banner_app()
+    at = _banner_app(role="viewer")
     at.run()
-    at.button(key=f"banner_ack_{ids[DOWN]}").click().run()
-    assert any("operator name" in w.value for w in at.warning)
+    assert not at.exception, at.exception
+    assert [t.value for t in at.text] == [
+        "🚨 45 failures to api.customer.example/webhooks in 5 min — 15x normal"]
+    assert not [b for b in at.button if b.key == f"banner_ack_{ids[DOWN]}"]
+    page = as_identity(AppTest.from_file(PAGE, default_timeout=30), "alice", "viewer", NOW)
+    page.run()
+    assert not page.exception, page.exception
+    assert not [b for b in page.button if "known issue" in b.label]
 
 
 def test_banner_without_detector_or_incidents(sqlite_url, monkeypatch):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import streamlit as st
@@ -11,10 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from intel.audit import record
 from intel.store.db import make_engine
-from intel.timeutil import to_rfc3339, utcnow
+from intel.timeutil import to_rfc3339
 from tests.views.apptest import run_view
 
-NOW = utcnow().replace(microsecond=0)
+NOW = datetime(2026, 11, 5, 16, 30, tzinfo=UTC)  # the page's frozen clock
 HOSTILE = "**bold** <img src=x onerror=alert(1)>"
 
 EVENTS = [
@@ -42,7 +42,7 @@ def audit_db(sqlite_url, monkeypatch):
 
 
 def _run(**params) -> AppTest:
-    return run_view("audit", timeout=30, **params)
+    return run_view("audit", timeout=30, now=NOW, **params)
 
 
 def test_events_newest_first_with_details_as_json_text(audit_db):

@@ -3,7 +3,7 @@ URL when the controls change, and shows chart, table and CSV download."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import streamlit as st
@@ -11,10 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from intel.deliveries.write import upsert_deliveries
 from intel.store.db import make_engine
-from intel.timeutil import utcnow
 from tests.insights.world import delivery
 from tests.views.apptest import run_view
 
+NOW = datetime(2026, 11, 5, 16, 30, tzinfo=UTC)  # the page's frozen clock
 X = "https://x.example/hook"
 Y = "https://y.example/hook"
 
@@ -24,7 +24,7 @@ def page_db(sqlite_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.delenv("REDIS_URL", raising=False)
     st.cache_data.clear()
-    now = utcnow()
+    now = NOW
     at = [now - timedelta(hours=2, minutes=i) for i in range(30)]
     records = (
         [delivery(X, "acme", "failed", at[i], http_status=503) for i in range(6)]
@@ -42,7 +42,7 @@ def page_db(sqlite_url, monkeypatch):
 
 
 def _run(**params) -> AppTest:
-    return run_view("explore", timeout=60, **params)
+    return run_view("explore", timeout=60, now=NOW, **params)
 
 
 def _table(at: AppTest):
@@ -109,7 +109,7 @@ def test_csv_cells_cannot_become_formulas(page_db):
     from intel.explore import from_params, run_query, to_csv
 
     engine = make_engine(page_db)
-    frame = run_query(engine, from_params({"by": "tenant"}), utcnow())
+    frame = run_query(engine, from_params({"by": "tenant"}), NOW)
     engine.dispose()
     csv = to_csv(frame)
     assert "'=cmd|' /C calc'!A0" in csv

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import streamlit as st
@@ -11,13 +11,13 @@ from streamlit.testing.v1 import AppTest
 
 from intel.deliveries.write import upsert_deliveries
 from intel.store.db import make_engine
-from intel.timeutil import to_rfc3339, utcnow
+from intel.timeutil import to_rfc3339
 from tests.views.apptest import run_view
 
 A = "https://hooks.acme.example/in"
 B = "https://api.beta.example/hooks"
 HOSTILE = "**bold** <script>alert(1)</script> [link](javascript:x)"
-NOW = utcnow().replace(microsecond=0)
+NOW = datetime(2026, 11, 5, 16, 30, tzinfo=UTC)  # the pages' frozen clock
 
 
 def _d(i, minutes_ago, *, tenant="acme", endpoint=A, status="failed", **fields):
@@ -55,8 +55,8 @@ def page_db(sqlite_url, monkeypatch):
     st.cache_data.clear()
 
 
-def _run(**params) -> AppTest:
-    return run_view("history", timeout=30, **params)
+def _run(role: str | None = None, **params) -> AppTest:
+    return run_view("history", timeout=30, role=role, now=NOW, **params)
 
 
 def _table_element(at):

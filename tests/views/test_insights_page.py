@@ -4,7 +4,7 @@ with Redis down."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,11 @@ from intel import audit
 from intel.deliveries.write import upsert_deliveries
 from intel.store.db import make_engine
 from intel.store.schema import audit_log, delivery_attempts
-from intel.timeutil import utcnow
 from tests.insights.world import delivery
+from tests.views.apptest import as_identity
 
 PAGE = str(Path(__file__).resolve().parents[2] / "views" / "insights.py")
+NOW = datetime(2026, 11, 5, 16, 30, tzinfo=UTC)  # the page's frozen clock
 X = "https://x.example/hook"
 Y = "https://y.example/hook"
 
@@ -29,7 +30,7 @@ def page_db(sqlite_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.delenv("REDIS_URL", raising=False)
     st.cache_data.clear()
-    now = utcnow()
+    now = NOW
     at = [now - timedelta(minutes=5 + i) for i in range(40)]
     records = (
         [delivery(X, "acme", "failed", at[i], http_status=429,
@@ -51,9 +52,7 @@ def page_db(sqlite_url, monkeypatch):
 
 def _run(at: AppTest | None = None, operator: str | None = "alice", **params) -> AppTest:
     if at is None:
-        at = AppTest.from_file(PAGE, default_timeout=60)
-        if operator:
-            at.session_state["operator_name"] = operator
+        at = as_identity(AppTest.from_file(PAGE, default_timeout=60), operator, now=NOW)
         for key, value in params.items():
             at.query_params[key] = value
     at.run()
@@ -101,8 +100,11 @@ def test_insights_view_recorded_once_per_session_and_day(page_db):
     assert views == [("alice", {"period": "24h"})]
 
 
-def test_no_operator_no_view_event(page_db):
-    _run(operator=None)
+def test_nobody_signed_in_sees_nothing_and_records_nothing(page_db):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert any("Sign in" in w.value for w in at.warning)
+    assert not at.dataframe and not at.metric and not at.subheader
     with page_db.connect() as conn:
         n = conn.execute(sa.select(sa.func.count()).select_from(audit_log)
                          .where(audit_log.c.action == "insights.view")).scalar()

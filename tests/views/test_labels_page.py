@@ -15,6 +15,7 @@ from intel.labels.queue import build_queue, load_delivery, predict
 from intel.labels.store import create_label, get_label, list_labels
 from intel.settings import get_settings
 from intel.store.db import make_engine
+from tests.views.apptest import as_identity, write_config
 
 PAGES = Path(__file__).resolve().parents[2] / "views"
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -49,10 +50,10 @@ def _record(i: int, fields: dict) -> dict:
 
 @pytest.fixture
 def page_db(sqlite_url, tmp_path, monkeypatch):
-    config = tmp_path / "config.yaml"
-    config.write_text(
+    config = write_config(
+        tmp_path,
         f"triage:\n  label_queue_size: {QUEUE_SIZE}\n"
-        f"  model_path: {tmp_path / 'model.joblib'}\n"
+        f"  model_path: {tmp_path / 'model.joblib'}\n",
     )
     monkeypatch.setenv("INTEL_CONFIG", str(config))
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
@@ -70,10 +71,8 @@ def page_db(sqlite_url, tmp_path, monkeypatch):
     st.cache_data.clear()
 
 
-def _page(name: str, operator: str | None = "alice") -> AppTest:
-    at = AppTest.from_file(str(PAGES / name), default_timeout=60)
-    if operator:
-        at.session_state["operator_name"] = operator
+def _page(name: str, operator: str | None = "alice", role: str | None = "operator") -> AppTest:
+    at = as_identity(AppTest.from_file(str(PAGES / name), default_timeout=60), operator, role)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -132,10 +131,26 @@ def test_skip_moves_on_without_storing(page_db):
         assert get_label(conn, first) is None
 
 
-def test_without_an_operator_nothing_can_be_labelled(page_db):
+def test_nobody_signed_in_sees_nothing(page_db):
     at = _page("labels.py", operator=None)
-    assert at.button(key="labels_pick_unknown").disabled
-    assert any("operator name" in w.value for w in at.warning)
+    assert any("Sign in" in w.value for w in at.warning)
+    assert not at.button and not at.dataframe and not at.tabs
+
+
+def test_a_viewer_reads_and_exports_but_cannot_label(page_db):
+    at = _page("labels.py", operator="lead", role="viewer")
+    labels = [b.label for b in at.button]
+    assert not [b for b in at.button if (b.key or "").startswith("labels_pick_")]
+    assert "Skip" not in labels and "Import" not in labels and "New sample" not in labels
+    assert not at.get("file_uploader")
+    assert any("may read and export labels" in i.value for i in at.info)
+    # the viewer's own earlier labels are listed, without the edit form
+    assert set(at.dataframe[0].value["delivery"]) == set(PRE_LABELLED)
+    at.session_state["labels_mine"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert not at.exception, at.exception
+    assert "Save" not in [b.label for b in at.button]
+    assert at.get("download_button")  # export is reading
 
 
 def test_my_recent_labels_can_be_edited_and_deleted(page_db):
@@ -165,17 +180,50 @@ def test_my_recent_labels_can_be_edited_and_deleted(page_db):
         assert len(list_labels(conn, labeler="lead")) == 1
 
 
-@pytest.mark.parametrize(
-    ("text", "shown"),
-    [
-        ("d-1", "d\\-1"),
-        ("[x](javascript:alert(1))", "\\[x\\]\\(javascript\\:alert\\(1\\)\\)"),
-        (":red[boo]", "\\:red\\[boo\\]"),
-        ("<b>hi</b>", "\\<b\\>hi\\<\\/b\\>"),
-        ("plain words", "plain words"),
-    ],
-)
-def test_ids_and_names_are_escaped_in_markdown_elements(text, shown):
-    from ui.labels import md_escape
+def test_the_export_cannot_run_formulas_and_reads_back(page_db):
+    from intel.labels.files import labels_to_csv, parse_labels_csv
+    from intel.labels.store import iter_labels
 
-    assert md_escape(text) == shown
+    with page_db.begin() as conn:
+        upsert_deliveries(conn, [_record(50, {"http_status": 500}) | {"id": "=HYPERLINK(1)"}],
+                          now=T0)
+        create_label(conn, delivery_id="=HYPERLINK(1)", category="unknown", labeler="lead",
+                     now=T0, note="@SUM(A1)")
+    with page_db.connect() as conn:
+        text = labels_to_csv(iter_labels(conn))
+    assert "'=HYPERLINK(1),unknown,'@SUM(A1),lead," in text
+    assert not any(line.startswith(("=", "+", "-", "@")) for line in text.splitlines())
+    back = {r.delivery_id: r for r in parse_labels_csv(text, source="export.csv")}
+    assert back["=HYPERLINK(1)"].note == "@SUM(A1)"  # the import reads its own export
+
+
+def _upload(at: AppTest, name: str, content: str) -> AppTest:
+    at.get("file_uploader")[0].set_value((name, content.encode(), "text/plain"))
+    at.run()
+    at.button(key="labels_import").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_an_upload_labels_under_the_signed_in_name(page_db):
+    at = _page("labels.py", operator="alice", role="operator")
+    at = _upload(at, "labels.csv", "delivery_id,category,note,labeler,labeled_at\n"
+                                   "p005,unknown,from a file,mallory,\n")
+    assert any("1 label(s) read: 1 new" in s.value for s in at.success)
+    with page_db.connect() as conn:
+        assert get_label(conn, "p005").labeler == "alice"  # not the file's "mallory"
+    events, _ = list_events(page_db, AuditFilter(action_prefix="label.import"))
+    assert [e["actor"] for e in events] == ["alice"]
+
+
+def test_an_upload_never_creates_deliveries(page_db):
+    at = _page("labels.py", operator="alice", role="operator")
+    line = ('{"id": "new-1", "tenant": "acme", "endpoint": "http://127.0.0.1:9/x", '
+            '"status": "failed", "http_status": 503, "created_at": "2026-11-02T12:00:00Z", '
+            '"last_attempt_at": "2026-11-02T12:00:00Z", "attempts": 1, '
+            '"label": "transient-endpoint-down"}\n')
+    at = _upload(at, "labels.jsonl", line)
+    assert any("Nothing imported" in e.value for e in at.error)
+    assert any("'new-1' is not in the store" in c.value for c in at.code)
+    with page_db.connect() as conn:
+        assert load_delivery(conn, "new-1") is None
