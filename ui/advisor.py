@@ -3,9 +3,19 @@
 ``render_advisor_panel(tenant, since, identity=...)`` shows "N deliveries recommended for
 replay (P % of failures)" within the identity's tenants, the confidence, "Replay all
 recommended" (for a role that may replay) behind a confirmation dialog (count, endpoints,
-operator), the live progress and result of the launched job, and "Why these deliveries?"
+operator), what is in unfinished replay jobs ("in progress", never offered again while a
+job holds it), the deliveries whose replay outcome is unknown ("outcome unknown — check
+with the receiver"), the live progress of the launched job, and "Why these deliveries?"
 with the breakdowns as Altair charts. It only draws what
 ``intel.advisor.get_replay_recommendations`` computed; endpoint URLs are redacted.
+
+Fresh without a manual refresh: the advice is cached by the replay activity token
+(``intel.replay.jobs.activity_token``: jobs created, started, finished, cancelled;
+outcomes becoming unknown) besides the minute, and the head of the panel (count, button,
+in-progress and unknown lists, the job's progress) is a fragment that re-runs every
+second while a job is unfinished (every ``IDLE_EVERY_S`` otherwise, to notice jobs
+started elsewhere: another tab, the API, the CLI). When the jobs change it re-runs the
+whole page, so the "why", the history table and the counts agree.
 """
 
 from __future__ import annotations
@@ -20,11 +30,21 @@ from intel.advisor import get_replay_recommendations
 from intel.auth import Identity, TenantScope
 from intel.deliveries.links import history_link
 from intel.redact import redact_url
+from intel.replay import jobs as J
 from intel.settings import database_url
 from intel.timeutil import to_rfc3339
-from ui.replay import render_live_job, render_pending_confirmation, request_bulk_replay
-from ui.safe import redact_columns
+from ui.replay import (
+    JOB_KEY,
+    UNKNOWN_TEXT,
+    _progress_body,
+    render_pending_confirmation,
+    request_recommended_replay,
+)
+from ui.safe import md, redact_columns
 from ui.session import engine, now, settings
+
+LIVE_EVERY_S = 1.0  # while a replay job is unfinished
+IDLE_EVERY_S = 10.0  # otherwise: notice a job started elsewhere
 
 CONFIDENCE_BADGE = {
     "high": ":green-badge[High confidence]",
@@ -38,8 +58,8 @@ DECISION_LABELS = {
     "investigate": "Investigate (permanent)",
     "review": "Review (unknown, unstable)",
     "already_replayed": "Already replayed",
-    "in_progress": "Being replayed",
-    "interrupted": "Interrupted replay",
+    "in_progress": "In progress (in a job)",
+    "outcome_unknown": "Outcome unknown — check with the receiver",
     "cannot_replay": "Cannot replay",
 }
 AGE_CHART_HEIGHT = 260
@@ -52,20 +72,27 @@ CONFIDENCE_HELP = (
 
 @st.cache_data(ttl=30, show_spinner=False)
 def _advice(url: str, tenant: str | None, since_text: str | None, minute: str,
-            scope_key: str, _scope: TenantScope, _now: datetime) -> dict:
-    # cache keys: the database, the minute the advice is for, and the tenant scope
-    del url, minute, scope_key
+            scope_key: str, activity: J.ReplayActivity, _scope: TenantScope,
+            _now: datetime) -> dict:
+    # cache keys: the database, the minute the advice is for, the tenant scope and the
+    # replay activity (a job created, started or finished; an outcome become unknown)
+    del url, minute, scope_key, activity
     return get_replay_recommendations(
         engine(), tenant, since_text, now=_now, settings=settings().replay, scope=_scope,
     )
 
 
-def load_advice(tenant: str | None, since: datetime | str | None,
-                scope: TenantScope) -> dict:
-    since_text = to_rfc3339(since) if isinstance(since, datetime) else since
+def since_text_of(since: datetime | str | None) -> str | None:
+    return to_rfc3339(since) if isinstance(since, datetime) else since
+
+
+def load_advice(tenant: str | None, since: datetime | str | None, scope: TenantScope,
+                activity: J.ReplayActivity | None = None) -> dict:
+    """The advice, cached until the minute or the replay activity changes."""
     at = now()
-    return _advice(database_url(), tenant or None, since_text, at.strftime("%Y%m%d%H%M"),
-                   scope.cache_key(), scope, at)
+    activity = activity or J.activity_token(engine())
+    return _advice(database_url(), tenant or None, since_text_of(since),
+                   at.strftime("%Y%m%d%H%M"), scope.cache_key(), activity, scope, at)
 
 
 def decisions_chart(advice: dict) -> alt.Chart:
@@ -144,6 +171,7 @@ def endpoints_frame(advice: dict) -> pd.DataFrame:
                 "waiting": e["waiting"],
                 "failures": e["failures"],
                 "health": e["health"],
+                "why": e.get("health_note"),
                 "last_success_at": e["last_success_at"],
                 "incident": e["incident"],
                 "history": history_link(endpoint=e["endpoint"], status="failed",
@@ -151,8 +179,27 @@ def endpoints_frame(advice: dict) -> pd.DataFrame:
             }
             for e in advice["affected_endpoints"]
         ],
-        columns=["endpoint", "tenant", "recommended", "waiting", "failures", "health",
+        columns=["endpoint", "tenant", "recommended", "waiting", "failures", "health", "why",
                  "last_success_at", "incident", "history"],
+    )
+
+
+def unknown_frame(advice: dict) -> pd.DataFrame:
+    """The deliveries whose replay outcome is unknown, with a link to each (whose detail
+    offers the deliberate resend)."""
+    return pd.DataFrame(
+        [
+            {
+                "id": u["id"],
+                "tenant": u["tenant"],
+                "endpoint": redact_url(u["endpoint"]),
+                "job": u["job_id"],
+                "failed_at": u["failed_at"],
+                "open": history_link(id=u["id"], since=advice["since"]),
+            }
+            for u in advice.get("outcome_unknown") or []
+        ],
+        columns=["id", "tenant", "endpoint", "job", "failed_at", "open"],
     )
 
 
@@ -179,13 +226,76 @@ def render_why(advice: dict) -> None:
                      width="stretch")
 
 
+def _render_head(advice: dict, identity: Identity, key: str, tenant: str | None,
+                 since_text: str | None) -> None:
+    n, analyzed = advice["total_recommended"], advice["total_analyzed"]
+    share = f" ({advice['share_of_failures'] * 100:.0f} % of failures)" if analyzed else ""
+    head, badge, action = st.columns([5, 2, 2], vertical_alignment="center")
+    head.markdown(f"**{n} deliveries** recommended for replay{share}")
+    badge.markdown(CONFIDENCE_BADGE[advice["confidence"]], help=CONFIDENCE_HELP)
+    if identity.can("replay") and action.button(
+        "Replay all recommended", key=f"{key}_replay_all", type="primary", disabled=n == 0,
+        help="Replays what the advisor recommends when you confirm: never what is already "
+        "in an unfinished job, nor an unknown outcome",
+    ):
+        request_recommended_replay(tenant, since_text)
+        st.rerun()  # the dialog is drawn by the whole page, outside this fragment
+    if st.session_state.pop(f"{JOB_KEY}_nothing", False):
+        st.info("When you confirmed, the advisor recommended nothing any more: no job was "
+                "started.", icon="🧠")
+    st.text(advice["reasoning"])
+    in_progress = advice.get("in_progress") or {}
+    if in_progress.get("total"):
+        jobs = ", ".join(f"{md(j['job_id'])} ({int(j['count'])})"
+                         for j in in_progress["jobs"][:5])
+        more = len(in_progress["jobs"]) - 5
+        st.caption(f"⏳ {int(in_progress['total'])} in progress in unfinished replay job(s) "
+                   f"{jobs}{f' and {more} more' if more > 0 else ''}: not offered again while "
+                   "a job holds them.")
+    if advice.get("outcome_unknown_total"):
+        st.warning(f"{int(advice['outcome_unknown_total'])} {UNKNOWN_TEXT.lower()}: their "
+                   "replay may have reached the receiver, so they are never resent "
+                   "automatically. Open one to resend it deliberately (same webhook-id).",
+                   icon="❓")
+        st.dataframe(unknown_frame(advice), hide_index=True, width="stretch",
+                     column_config={"open": st.column_config.LinkColumn(
+                         "Delivery", display_text="Open ↗")},
+                     height=min(36 * (len(advice["outcome_unknown"]) + 1), 220))
+
+
+def _tokens_key(key: str) -> str:
+    return f"{key}_replay_jobs_seen"
+
+
+def advisor_live(tenant: str | None, since_text: str | None, identity: Identity,
+                 key: str) -> dict:
+    """The live part of the panel (a fragment: re-runs on its own, see the module
+    docstring): the head from the advice for the current replay activity, and the
+    progress of the job this session launched. When the jobs changed since the page was
+    drawn (one started, finished or was cancelled, anywhere), it re-runs the whole page."""
+    activity = J.activity_token(engine())
+    seen = st.session_state.get(_tokens_key(key))
+    if seen is not None and seen != activity.jobs:
+        st.session_state[_tokens_key(key)] = activity.jobs
+        st.rerun()
+    st.session_state[_tokens_key(key)] = activity.jobs
+    advice = load_advice(tenant, since_text, identity.scope, activity)
+    _render_head(advice, identity, key, tenant, since_text)
+    job_id = st.session_state.get(JOB_KEY)
+    if job_id:
+        _progress_body(job_id)
+    return advice
+
+
 def render_advisor_panel(tenant: str | None = None, since: datetime | str | None = None,
                          *, identity: Identity, key: str = "advisor",
                          expanded_why: bool = False) -> dict | None:
     """The advisor panel for ``tenant`` (None: every tenant the identity may see) and
     failures since ``since``."""
+    since_text = since_text_of(since)
     try:
-        advice = load_advice(tenant, since, identity.scope)
+        activity = J.activity_token(engine())
+        advice = load_advice(tenant, since_text, identity.scope, activity)
     except ValueError as exc:
         st.error("The advisor cannot read this time window.", icon="🛑")
         st.code(str(exc), language=None)
@@ -194,26 +304,14 @@ def render_advisor_panel(tenant: str | None = None, since: datetime | str | None
         st.error("The replay advisor could not run.", icon="🛑")
         st.code(f"{type(exc).__name__}: {exc}", language=None)
         return None
+    live = bool(J.live_jobs(engine(), scope=identity.scope, limit=1))
+    st.session_state[_tokens_key(key)] = activity.jobs
     with st.container(border=True):
         st.markdown("#### 🧠 Smart Replay Advisor")
-        n, analyzed = advice["total_recommended"], advice["total_analyzed"]
-        share = f" ({advice['share_of_failures'] * 100:.0f} % of failures)" if analyzed else ""
-        head, badge, action = st.columns([5, 2, 2], vertical_alignment="center")
-        head.markdown(f"**{n} deliveries** recommended for replay{share}")
-        badge.markdown(CONFIDENCE_BADGE[advice["confidence"]], help=CONFIDENCE_HELP)
-        if identity.can("replay") and action.button(
-            "Replay all recommended", key=f"{key}_replay_all", type="primary", disabled=n == 0,
-        ):
-            request_bulk_replay(
-                advice["recommended_ids"],
-                source="advisor",
-                filters={"tenant": advice["tenant"], "since": advice["since"],
-                         "until": advice["until"], "confidence": advice["confidence"],
-                         "launched_from": "app"},
-            )
+        st.fragment(advisor_live, run_every=LIVE_EVERY_S if live else IDLE_EVERY_S)(
+            tenant, since_text, identity, key)
         render_pending_confirmation()
-        st.text(advice["reasoning"])
-        render_live_job(identity)
         with st.expander("Why these deliveries?", expanded=expanded_why):
             render_why(advice)
     return advice
+

@@ -59,8 +59,9 @@ def replay_trend_chart(points: list[dict]) -> alt.Chart:
 
 
 def accuracy_gauge(accuracy: float | None, target: float) -> alt.LayerChart:
-    """A half-ring gauge: grey track, the accuracy arc (green at or above target), a
-    target tick, and the figure in the middle."""
+    """A half-ring gauge: grey track, the (strict) accuracy arc (green at or above
+    target), a target tick, and the figure in the middle, to one decimal as the Accuracy
+    page shows it."""
     value = 0.0 if accuracy is None else max(0.0, min(1.0, accuracy))
     start = -math.pi / 2
 
@@ -86,14 +87,14 @@ def accuracy_gauge(accuracy: float | None, target: float) -> alt.LayerChart:
             tooltip=["part:N"],
         )
     )
-    label = "no labels" if accuracy is None else f"{accuracy * 100:.0f} %"
+    label = "no labels" if accuracy is None else f"{accuracy * 100:.1f} %"
     text = (
         alt.Chart(pd.DataFrame([{"label": label}]))
         .mark_text(fontSize=22, fontWeight="bold", dy=-12)
         .encode(text="label:N")
     )
     caption = (
-        alt.Chart(pd.DataFrame([{"label": f"target {target * 100:.0f} %"}]))
+        alt.Chart(pd.DataFrame([{"label": f"strict · target {target * 100:.0f} %"}]))
         .mark_text(fontSize=11, dy=12, color="#666666")
         .encode(text="label:N")
     )

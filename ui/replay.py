@@ -1,5 +1,6 @@
-"""Replay in the app: single replay from the delivery detail, the bulk-replay confirmation
-dialog, live job progress, and the recent jobs list.
+"""Replay in the app: single replay from the delivery detail (and the deliberate resend of
+an unknown outcome), the bulk-replay confirmation dialog, live job progress, and the
+recent jobs list.
 
 Bulk jobs run in a detached runner process (``intel.replay.background``): closing the
 tab does not stop them, and the progress shown here is read from the database by a
@@ -28,8 +29,9 @@ PROGRESS_EVERY_S = 1.0
 
 _OUTCOME_ICON = {
     S.SUCCEEDED: "✅", S.FAILED: "❌", S.REFUSED: "⛔", S.SKIPPED: "⏭️",
-    S.CANCELLED: "🚫", S.INTERRUPTED: "❓",
+    S.CANCELLED: "🚫", S.INTERRUPTED: "❓", S.UNKNOWN: "❓",
 }
+UNKNOWN_TEXT = "Outcome unknown — check with the receiver"
 
 
 # --- single replay ----------------------------------------------------------------------
@@ -61,7 +63,9 @@ def _may_act(identity: Identity, delivery_id: str) -> bool:
 
 def render_single_replay(delivery: dict, identity: Identity) -> None:
     """The replay block of the delivery detail (a delivery the identity may see): past
-    replays, and "Replay now" for a role that may replay."""
+    replays, and "Replay now" for a role that may replay; for a delivery whose latest
+    replay's outcome is unknown, "outcome unknown — check with the receiver" and the
+    operator's one-click deliberate resend (same ``webhook-id``)."""
     delivery_id = delivery["id"]
     st.markdown("**Replay**")
     history = _replay_attempts(delivery)
@@ -72,29 +76,34 @@ def render_single_replay(delivery: dict, identity: Identity) -> None:
     claim = J.claim_of(engine(), delivery_id, scope=identity.scope)
     result_key = f"replay_single_result_{delivery_id}"
     may_replay = identity.can("replay")
+    action = None  # "replay" | "resend" (the deliberate resend of an unknown outcome)
     if delivery.get("status") == "delivered":
         st.caption("Delivered: nothing to replay.")
-    elif claim and claim["state"] == S.CLAIM_SENDING:
-        st.caption(f"Being replayed now by job {md(claim['job_id'])}.")
+    elif claim and claim["state"] in S.CLAIM_HELD:
+        st.caption(f"In replay job {md(claim['job_id'])}, not finished yet: not sent from "
+                   "here meanwhile.")
     elif claim and claim["state"] == S.CLAIM_UNKNOWN:
         st.warning(
-            "An earlier replay of this delivery was interrupted in flight: the receiver may "
-            "already have it. Check with the receiver, then release the claim to send it "
-            "again.", icon="❓",
+            f"{UNKNOWN_TEXT}: the replay in job {md(claim['job_id'])} may have reached it "
+            "(no answer came back). It is never sent again automatically. If the receiver "
+            "does not have it, resend it: the receiver sees the same webhook-id, so one that "
+            "de-duplicates (Standard Webhooks) keeps one copy.", icon="❓",
         )
-        if may_replay and st.button("Release claim", key=f"release_{delivery_id}") \
-                and _may_act(identity, delivery_id):
-            J.release_claim(engine(), delivery_id, operator=identity.name, now=now(),
-                            scope=identity.scope)
-            st.rerun()
+        if may_replay and st.button(
+            "↻ Resend anyway (same webhook-id)", key=f"resend_{delivery_id}",
+            help="A deliberate resend of a delivery the receiver may already have; audited",
+        ):
+            action = "resend"
     elif may_replay and st.button(
         "↻ Replay now", key=f"replay_{delivery_id}", type="primary",
         help="Send the stored payload to the endpoint again, signed (Standard Webhooks)",
-    ) and _may_act(identity, delivery_id):
+    ):
+        action = "replay"
+    if action and _may_act(identity, delivery_id):
         with st.spinner("Replaying…"):
             out = replay_single(engine(), delivery_id, operator=identity.name,
                                 settings=settings().replay, now=now(),
-                                scope=identity.scope)
+                                scope=identity.scope, resend_unknown=action == "resend")
         st.session_state[result_key] = {
             "outcome": out.outcome, "http_status": out.http_status, "reason": out.reason,
             "job_id": out.job_id,
@@ -107,6 +116,8 @@ def render_single_replay(delivery: dict, identity: Identity) -> None:
             f" (HTTP {int(result['http_status'])})" if result["http_status"] else "")
         if result["outcome"] == S.SUCCEEDED:
             st.success(text)
+        elif result["outcome"] in S.OUTCOME_UNKNOWN:
+            st.warning(f"{text}: {UNKNOWN_TEXT}")
         else:
             st.error(text)
         if result["reason"]:
@@ -127,6 +138,21 @@ def launch_job(delivery_ids: list[str], *, identity: Identity, source: str,
     return job_id
 
 
+def launch_recommended(*, identity: Identity, tenant: str | None,
+                       since: str | None) -> J.RecommendedJob:
+    """"Replay all recommended": the advisor's recommendation *now*
+    (``intel.replay.jobs.create_recommended_job``, as the API and the CLI do it), then its
+    runner process. Nothing is created when nothing is recommended any more."""
+    made = J.create_recommended_job(
+        engine(), operator=identity.name, now=now(), launched_from="app",
+        scope=identity.scope, tenant=tenant, since=since, settings=settings().replay,
+    )
+    if made.created:
+        background.launch(made.job_id, operator=identity.name)
+        st.session_state[JOB_KEY] = made.job_id
+    return made
+
+
 PENDING_KEY = "replay_confirm_pending"
 
 
@@ -143,22 +169,22 @@ def request_bulk_replay(delivery_ids: list[str], *, source: str = "manual",
                                      "filters": dict(filters or {})}
 
 
+def request_recommended_replay(tenant: str | None, since: str | None) -> None:
+    """Open the confirmation dialog for "replay the recommendation" of ``tenant`` since
+    ``since``: the dialog shows what the advisor recommends when it is drawn, and
+    "Start replay" replays what it recommends at that moment."""
+    st.session_state[PENDING_KEY] = {"recommended": True, "tenant": tenant, "since": since}
+
+
 def render_pending_confirmation() -> None:
     pending = st.session_state.get(PENDING_KEY)
-    if pending:
+    if pending and pending.get("recommended"):
+        confirm_recommended_replay(pending["tenant"], pending["since"])
+    elif pending:
         confirm_bulk_replay(pending["ids"], pending["source"], pending["filters"])
 
 
-@st.dialog("Replay these deliveries?", width="large", on_dismiss=_close_confirmation)
-def confirm_bulk_replay(delivery_ids: list[str], source: str = "manual",
-                        filters: dict | None = None) -> None:
-    """The confirmation: count, endpoints, who; "Start replay" persists the job and
-    starts its runner."""
-    identity = require_identity()
-    if not identity.can("replay"):
-        st.error("Your role may not replay deliveries.", icon="⛔")
-        return
-    preview = J.preview_replay(engine(), delivery_ids, filters, scope=identity.scope)
+def _preview_body(preview: J.Preview, identity: Identity) -> None:
     cols = st.columns(3)
     cols[0].metric("Deliveries", preview.count)
     cols[1].metric("Endpoints", len(preview.endpoints))
@@ -166,7 +192,8 @@ def confirm_bulk_replay(delivery_ids: list[str], source: str = "manual",
     held = {
         "already delivered": preview.already_delivered,
         "already replayed": preview.already_replayed,
-        "claimed by another job": preview.claimed_elsewhere,
+        "in another job": preview.claimed_elsewhere,
+        "outcome unknown (check with the receiver)": preview.outcome_unknown,
         "without payload": preview.without_payload,
     }
     held = {k: v for k, v in held.items() if v}
@@ -180,15 +207,64 @@ def confirm_bulk_replay(delivery_ids: list[str], source: str = "manual",
     st.caption(
         f"At most {cfg.per_endpoint_concurrency} in flight per endpoint and "
         f"{cfg.global_rate_per_s:g} started per second; a 429 pauses its endpoint for its "
-        f"Retry-After; {cfg.circuit_breaker_failures} failures in a row stop an endpoint."
+        f"Retry-After; {cfg.circuit_breaker_failures} failures in a row stop an endpoint. "
+        "A replay that gets no answer is an unknown outcome and is never sent again "
+        "automatically."
     )
     st.text(f"Operator: {identity.name}")
+
+
+@st.dialog("Replay these deliveries?", width="large", on_dismiss=_close_confirmation)
+def confirm_bulk_replay(delivery_ids: list[str], source: str = "manual",
+                        filters: dict | None = None) -> None:
+    """The confirmation: count, endpoints, who; "Start replay" persists the job and
+    starts its runner."""
+    identity = require_identity()
+    if not identity.can("replay"):
+        st.error("Your role may not replay deliveries.", icon="⛔")
+        return
+    preview = J.preview_replay(engine(), delivery_ids, filters, scope=identity.scope)
+    _preview_body(preview, identity)
     left, right = st.columns(2)
     if left.button("Start replay", type="primary", key="replay_confirm",
                    disabled=preview.count == 0) and allowed(identity, "replay"):
         launch_job(delivery_ids, identity=identity, source=source, filters=filters)
         _close_confirmation()
         st.cache_data.clear()
+        st.rerun()
+    if right.button("Cancel", key="replay_dismiss"):
+        _close_confirmation()
+        st.rerun()
+
+
+@st.dialog("Replay all recommended?", width="large", on_dismiss=_close_confirmation)
+def confirm_recommended_replay(tenant: str | None, since: str | None) -> None:
+    """The confirmation of "replay the recommendation": what the advisor recommends now
+    (deliveries in an unfinished job are not in it), its endpoints, who."""
+    from ui.advisor import load_advice
+
+    identity = require_identity()
+    if not identity.can("replay"):
+        st.error("Your role may not replay deliveries.", icon="⛔")
+        return
+    advice = load_advice(tenant, since, identity.scope)
+    ids = advice["recommended_ids"]
+    preview = J.preview_replay(engine(), ids, scope=identity.scope)
+    _preview_body(preview, identity)
+    in_progress = advice.get("in_progress") or {}
+    if in_progress.get("total"):
+        st.caption(f"Not offered: {int(in_progress['total'])} already in unfinished replay "
+                   "job(s).")
+    if not ids:
+        st.info("The advisor recommends nothing now.", icon="🧠")
+    left, right = st.columns(2)
+    if left.button("Start replay", type="primary", key="replay_confirm",
+                   disabled=not ids) and allowed(identity, "replay"):
+        made = launch_recommended(identity=identity, tenant=tenant, since=since)
+        _close_confirmation()
+        st.cache_data.clear()
+        if not made.created:
+            st.session_state[f"{JOB_KEY}_nothing"] = True
         st.rerun()
     if right.button("Cancel", key="replay_dismiss"):
         _close_confirmation()
@@ -211,10 +287,15 @@ def _progress_body(job_id: str) -> bool:
     label = (f"Job {md(job_id)} ({md(progress['source'])}, by {md(progress['created_by'])}): "
              f"{md(progress['status'])} — {int(progress['done'])}/{int(progress['total'])}")
     st.progress(min(1.0, progress["fraction"]), text=label)
-    cols = st.columns(6)
-    for col, key in zip(cols, ("succeeded", "failed", "skipped", "refused", "cancelled",
-                               "interrupted"), strict=True):
+    cols = st.columns(7)
+    for col, key in zip(cols, ("succeeded", "failed", "unknown", "skipped", "refused",
+                               "cancelled", "interrupted"), strict=True):
         col.metric(key.capitalize(), progress[key])
+    if progress["outcome_unknown"]:
+        st.caption(f"{int(progress['outcome_unknown'])} {UNKNOWN_TEXT.lower()}: never sent "
+                   "again automatically (resend one from its delivery detail).")
+    for other, n in (progress.get("in_other_jobs") or {}).items():
+        st.caption(f"Skipped: in another job: {int(n)} (job {md(other)}).")
     if progress["stale"]:
         st.warning("The runner of this job stopped beating: it will be resumed by the next "
                    "runner, or run this:", icon="⚠️")
@@ -277,6 +358,7 @@ def render_recent_jobs(identity: Identity, limit: int = 10) -> None:
                 "source": r["source"], "status": r["status"], "total": r["total"],
                 "succeeded": (r["summary"] or {}).get("succeeded"),
                 "failed": (r["summary"] or {}).get("failed"),
+                "unknown": (r["summary"] or {}).get("outcome_unknown"),
                 "skipped": (r["summary"] or {}).get("skipped"),
             }
             for r in rows

@@ -24,7 +24,9 @@ def _tenants(url: str, scope_key: str, _scope: TenantScope) -> list[str]:
 identity = require_identity()
 st.title("🧠 Replay advisor")
 st.caption("Failures the advisor is confident a replay will fix, because triage calls them "
-           "transient and their endpoint has answered successfully since.")
+           "transient and their endpoint has answered successfully since and not failed "
+           "again. Deliveries in an unfinished replay job are in progress, not recommended; "
+           "a replay whose outcome is unknown is never resent automatically.")
 
 params = st.query_params
 window = params.get("window", "24h")

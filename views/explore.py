@@ -18,11 +18,12 @@ from intel.explore import (
     from_params,
     result_frame,
 )
-from intel.explore.query import MAX_LIMIT, WINDOWS
+from intel.explore.chart import explore_chart
+from intel.explore.query import MAX_DIMENSIONS, MAX_LIMIT, WINDOWS
 from intel.explore.run import column_labels
 from intel.store.schema import DELIVERY_STATUSES
 from intel.timeutil import to_rfc3339
-from ui.insights import explore_chart, link_column
+from ui.insights import link_column
 from ui.safe import redact_columns
 from ui.session import engine, now, require_identity
 
@@ -82,7 +83,8 @@ row[2].text_input("Event type", key=KEYS["event_type"], placeholder="e.g. invoic
 row[3].selectbox("Status", [ANY, *DELIVERY_STATUSES], key=KEYS["status"])
 row = st.columns([3, 2, 1])
 row[0].multiselect("Group by (one or two)", list(DIMENSIONS), key=KEYS["by"],
-                   format_func=DIMENSIONS.get, max_selections=2)
+                   format_func=DIMENSIONS.get, max_selections=MAX_DIMENSIONS,
+                   select_all=False)
 row[1].selectbox("Measure", list(MEASURES), key=KEYS["measure"], format_func=MEASURES.get)
 row[2].number_input("Rows", min_value=1, max_value=MAX_LIMIT, step=10, key=KEYS["limit"])
 
@@ -120,7 +122,7 @@ except Exception as exc:  # database unreachable and the like
     st.error("The query could not run.", icon="🛑")
     st.code(f"{type(exc).__name__}: {exc}", language=None)
     st.stop()
-frame = redact_columns(result_frame(result), urls=("endpoint",))
+frame = redact_columns(result_frame(result, query), urls=("endpoint",))
 
 st.caption(f"{result['since']} – {result['until']} (UTC) · {len(frame):,} rows · "
            f"computed {result['as_of']}")
@@ -128,7 +130,14 @@ if frame.empty:
     st.info("No deliveries match this view.")
     st.stop()
 
-st.altair_chart(explore_chart(frame, query), width="stretch")
+chart = explore_chart(frame, query)
+if chart.frame_height:  # a tall chart in a scrolling frame, at its own height
+    st.caption(f"{len(chart.categories['y']):,} rows, every one labelled: scroll the chart "
+               "to see them all.")
+    with st.container(height=chart.frame_height, border=False):
+        st.altair_chart(chart.chart, width="stretch")
+else:
+    st.altair_chart(chart.chart, width="stretch")
 labels = column_labels(query)
 config = {name: st.column_config.Column(label) for name, label in labels.items()
           if name in frame.columns}

@@ -1,13 +1,17 @@
-"""Failure groups: the window's failures folded into a handful of problems."""
+"""Triage: the window's failures by triage category and folded into the problems an
+operator acts on once, with the labelling queue one click away."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from intel.auth import TenantScope
-from intel.groups import failure_groups, group_link, tenants_with_failures
+from intel.deliveries.links import history_link
+from intel.groups import failure_groups, fold_figures, group_link, tenants_with_failures
+from intel.groups.fold import TOP, FailureGroup
 from intel.redact import redact_text, redact_url
 from intel.settings import database_url
 from intel.timeutil import parse_timestamp, to_rfc3339
@@ -16,28 +20,44 @@ from ui.safe import md
 from ui.session import engine, now, require_identity, settings
 
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+PER = {"endpoint": "endpoint", "tenant": "tenant"}
 MAX_ROWS = 300
+ALL_TENANTS = "(all tenants)"
 
 identity = require_identity()
 scope = identity.scope
-st.title("🧩 Failure groups")
+st.title("🩺 Triage")
 st.caption(
-    "Failures folded by endpoint, triage category and normalised error signature "
-    "(numbers, ids, hosts stripped): each group is one problem with one action."
+    "The window's failed deliveries by triage category, and folded into problems: one kind "
+    "of failure (a 410 Gone in HTML, JSON or plain text, and a 404 on the same route, are "
+    "all \"endpoint gone or URL wrong\") on one endpoint, on several endpoints of one "
+    "tenant, or sporadic across the platform. Each problem has one recommended action."
 )
+
+
+def _labels_link() -> None:
+    """The labelling queue, one click away (the Labels page; a viewer reads it)."""
+    label = ("Label failures: open the labelling queue" if identity.can("label")
+             else "Labels: what operators labelled")
+    try:
+        st.page_link("views/labels.py", label=label, icon="🏷️")
+    except StreamlitPageNotFoundError:  # this page run on its own, outside app.py
+        st.link_button(label, "/labels", icon="🏷️")
+
+
+_labels_link()
 
 params = st.query_params
 window_keys = [*WINDOWS, "custom"]
 initial_window = params.get("window", "24h")
 if initial_window not in window_keys:
     initial_window = "24h"
+initial_per = params.get("per", "endpoint")
+if initial_per not in PER:
+    initial_per = "endpoint"
 
 edge = now().replace(second=0, microsecond=0) + timedelta(minutes=1)  # cacheable edge
-FOLDS = {"signature": "error signature", "rule": "triage rule (coarser)"}
-initial_fold = params.get("fold", "signature")
-if initial_fold not in FOLDS:
-    initial_fold = "signature"
-cols = st.columns([1, 2, 2, 2])
+cols = st.columns([1, 2, 1, 1], vertical_alignment="bottom")
 window = cols[0].selectbox("Window", window_keys, index=window_keys.index(initial_window),
                            key="groups_window")
 if window == "custom":
@@ -50,8 +70,8 @@ if window == "custom":
     default_until = default_until or edge
     default_since = default_since or default_until - timedelta(days=1)
     default_days = (default_since.date(), (default_until - timedelta(microseconds=1)).date())
-    picked = cols[1].date_input("From / to (UTC, whole days)", value=default_days,
-                                key="groups_dates")
+    picked = st.date_input("From / to (UTC, whole days)", value=default_days,
+                           key="groups_dates")
     if isinstance(picked, tuple | list) and len(picked) == 2 and tuple(picked) != default_days:
         since = datetime.combine(picked[0], datetime.min.time(), tzinfo=UTC)
         until = datetime.combine(picked[1], datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
@@ -71,30 +91,38 @@ def _tenants(url: str, since: datetime, until: datetime, scope_key: str,
 
 @st.cache_data(ttl=60, show_spinner="Folding failures…")
 def _groups(url: str, since: datetime, until: datetime, tenant: str | None, prefix: int,
-            fold: str, scope_key: str, _scope: TenantScope):
+            per: str, sporadic: bool, scope_key: str, _scope: TenantScope):
     with engine().connect() as conn:
-        result = failure_groups(conn, since=since, until=until, tenant=tenant,
-                                body_prefix=prefix, by=fold, scope=_scope)
-    return result
+        return failure_groups(conn, since=since, until=until, tenant=tenant,
+                              body_prefix=prefix, per=per, floor=None if sporadic else 1,
+                              scope=_scope)
 
 
 url = database_url()
-tenant_options = ["(all tenants)", *_tenants(url, since, until, scope.cache_key(), scope)]
+tenant_options = [ALL_TENANTS, *_tenants(url, since, until, scope.cache_key(), scope)]
 wanted_tenant = params.get("tenant")
 tenant_index = tenant_options.index(wanted_tenant) if wanted_tenant in tenant_options else 0
-tenant_choice = cols[2].selectbox("Tenant", tenant_options, index=tenant_index,
+tenant_choice = cols[1].selectbox("Tenant", tenant_options, index=tenant_index,
                                   key="groups_tenant")
-tenant = None if tenant_choice == "(all tenants)" else tenant_choice
-fold = cols[3].selectbox("Fold by", list(FOLDS), index=list(FOLDS).index(initial_fold),
-                         format_func=FOLDS.get, key="groups_fold",
-                         help="Error signature: numbers, ids and hosts stripped, wording kept. "
-                              "Triage rule: every failure the same rule explains, whatever "
-                              "the wording (e.g. all '422 field required' messages).")
+tenant = None if tenant_choice == ALL_TENANTS else tenant_choice
+per = cols[2].selectbox("Problems per", list(PER), index=list(PER).index(initial_per),
+                        format_func=PER.get, key="groups_per",
+                        help="Endpoint: a kind of failure on one endpoint is one problem "
+                             "(several endpoints of one tenant when the tenant fixes it once, "
+                             "e.g. a rotated signing secret). Tenant: one problem per kind "
+                             "and tenant, whatever the endpoint.")
+sporadic = cols[3].toggle("Fold sporadic", value=params.get("sporadic") != "off",
+                          key="groups_sporadic",
+                          help="Fold the failures too few to act on alone (under 1.5 % of the "
+                               "window's failures, at least 5, on their endpoint) into one "
+                               "sporadic problem per kind.")
 
 # The view lives in the URL so a link reproduces it.
 new_params = {"window": window}
-if fold != "signature":
-    new_params["fold"] = fold
+if per != "endpoint":
+    new_params["per"] = per
+if not sporadic:
+    new_params["sporadic"] = "off"
 if tenant:
     new_params["tenant"] = tenant
 if window == "custom":
@@ -103,34 +131,94 @@ if window == "custom":
 if dict(params) != new_params:
     params.from_dict(new_params)
 
-result = _groups(url, since, until, tenant, settings().triage.groups_body_prefix, fold,
-                 scope.cache_key(), scope)
+result = _groups(url, since, until, tenant, settings().triage.groups_body_prefix, per,
+                 sporadic, scope.cache_key(), scope)
 groups = result.groups
+figures = fold_figures(groups)
 
-m = st.columns(3)
+m = st.columns(4)
 m[0].metric("Failures", f"{result.total_failures:,}")
-m[1].metric("Groups", f"{len(groups):,}")
-m[2].metric("Distinct raw forms", f"{result.distinct_rows:,}",
-            help="Distinct (endpoint, status, error, body start, rate-limit headers) "
-                 "combinations the database returned before folding.")
-st.caption(f"{to_rfc3339(since)} → {to_rfc3339(until)} (UTC)"
-           + (f" · tenant {md(tenant)}" if tenant else ""))
+m[1].metric("Problems", f"{len(groups):,}",
+            help="Groups: one kind of failure per endpoint (or tenant), sporadic ones "
+                 "folded per kind.")
+m[2].metric(f"In the {TOP} biggest", f"{figures.top_share:.1%}",
+            help=f"Share of the window's failures in the {TOP} biggest problems.")
+m[3].metric("Raw forms", f"{result.distinct_forms:,}",
+            help="Distinct normalised failure signatures per endpoint (numbers, ids, hosts "
+                 "stripped) folded into the problems; each problem lists its own.")
+st.caption(
+    f"{to_rfc3339(since)} → {to_rfc3339(until)} (UTC)"
+    + (f" · tenant {md(tenant)}" if tenant else "")
+    + (f" · sporadic: under {result.floor:,} failures of a kind on one "
+       f"{'endpoint' if per == 'endpoint' else 'tenant'}" if sporadic else "")
+)
 
 if not groups:
     st.info("No failures in this window.", icon="✅")
     st.stop()
 
+# --- by category ----------------------------------------------------------------------------
+st.subheader("By category")
+total = result.total_failures or 1
+st.dataframe(
+    [
+        {
+            "category": f"{CATEGORY_ICON.get(c.category, '')} {c.category}",
+            "meaning": CATEGORY_STYLE.get(c.category, ("", ""))[1],
+            "failures": c.failures,
+            "share": c.failures / total,
+            "problems": c.groups,
+            "history": history_link(tenant=tenant, category=c.category, status="failed",
+                                    since=since, until=until),
+        }
+        for c in result.by_category()
+    ],
+    hide_index=True,
+    key="groups_categories",
+    column_config={
+        "category": st.column_config.TextColumn("Category"),
+        "meaning": st.column_config.TextColumn("Meaning"),
+        "failures": st.column_config.NumberColumn("Failures", width="small"),
+        "share": st.column_config.ProgressColumn("Share", format="percent", min_value=0.0,
+                                                 max_value=1.0),
+        "problems": st.column_config.NumberColumn("Problems", width="small"),
+        "history": st.column_config.LinkColumn("History", display_text="open ↗",
+                                               width="small"),
+    },
+)
+
+
+# --- by problem -----------------------------------------------------------------------------
+def _where(group: FailureGroup) -> str:
+    if group.scope == "endpoint":
+        return str(redact_url(group.endpoint))
+    if group.scope == "tenant":
+        n = group.endpoints
+        return f"tenant {group.tenant} · {n} endpoint{'s' if n != 1 else ''}"
+    return f"sporadic · {group.endpoints} endpoints of {group.tenants} tenant(s)"
+
+
+def _tenants_text(group: FailureGroup, limit: int = 3) -> str:
+    counts: dict[str, int] = {}
+    for v in group.variants:
+        counts[v.tenant] = counts.get(v.tenant, 0) + v.count
+    names = sorted(counts, key=lambda t: (-counts[t], t))
+    more = len(names) - limit
+    return ", ".join(names[:limit]) + (f" +{more}" if more > 0 else "")
+
+
+st.subheader("By problem")
 shown = groups[:MAX_ROWS]
 if len(groups) > MAX_ROWS:
-    st.caption(f"Showing the {MAX_ROWS} biggest of {len(groups)} groups.")
+    st.caption(f"Showing the {MAX_ROWS} biggest of {len(groups)} problems.")
 rows = [
     {
         "failures": g.count,
         "category": f"{CATEGORY_ICON.get(g.category, '')} {g.category}",
-        "endpoint": redact_url(g.endpoint),
-        "tenant": g.tenant,
-        "example": redact_text(g.example_text[:300]),
-        "first seen": to_rfc3339(g.first_seen),
+        "problem": g.title,
+        "where": _where(g),
+        "tenants": _tenants_text(g),
+        "forms": g.forms,
         "last seen": to_rfc3339(g.last_seen),
         "action": g.recommended_action,
         "history": group_link(g, tenant=tenant),
@@ -140,36 +228,80 @@ rows = [
 event = st.dataframe(
     rows,
     hide_index=True,
+    height=min(len(rows), 20) * 35 + 38,  # the 20 biggest without scrolling
     on_select="rerun",
     selection_mode="single-row",
     key="groups_table",
     column_config={
         "failures": st.column_config.NumberColumn("Failures", width="small"),
+        "problem": st.column_config.TextColumn("Problem", width="large"),
+        "category": st.column_config.TextColumn("Category"),
+        "where": st.column_config.TextColumn("Where", width="medium"),
+        "tenants": st.column_config.TextColumn("Tenants"),
+        "last seen": st.column_config.TextColumn("Last seen"),
+        "forms": st.column_config.NumberColumn("Raw forms", width="small"),
         "history": st.column_config.LinkColumn("History", display_text="open ↗",
                                                width="small"),
-        "example": st.column_config.TextColumn("Example", width="large"),
         "action": st.column_config.TextColumn("Recommended action", width="large"),
     },
 )
+st.caption("Select a problem to see where it happens and the raw forms folded into it.")
 
 picked = event.selection.rows if event else []
 if picked and picked[0] < len(shown):
     group = shown[picked[0]]  # positional: mapped back in the same run
-    st.subheader(f"{group.count:,} failures")
+    st.subheader(f"{group.count:,} failures · {group.kind_title}")
     meaning = CATEGORY_STYLE.get(group.category, ("", ""))[1]
     st.text(
-        f"Category: {group.category} ({meaning}) · score {group.score} · "
-        f"{group.variants} raw form(s) folded\n"
-        f"Endpoint: {redact_url(group.endpoint)}\nTenant: {group.tenant}\n"
+        f"Category: {group.category} ({meaning}) · {group.statuses or 'no status'}\n"
+        f"Where: {_where(group)}\n"
+        f"Tenants: {_tenants_text(group, limit=10)}\n"
         f"First seen {to_rfc3339(group.first_seen)} · last seen {to_rfc3339(group.last_seen)}"
+        f" · {group.forms} raw form(s) folded"
     )
     st.caption("Recommended action")
     st.text(group.recommended_action)
+    actions: dict[str, int] = {}
+    for v in group.variants:
+        actions[v.action] = actions.get(v.action, 0) + v.count
+    if len(actions) > 1:
+        st.caption("The failures' own actions differ; the group shows the most cautious:")
+        st.dataframe([{"failures": n, "action": a} for a, n in
+                      sorted(actions.items(), key=lambda kv: -kv[1])],
+                     hide_index=True, key="groups_actions")
     st.caption("Reason (for the example)")
     st.text(group.reason)
+    if group.endpoints > 1:
+        st.caption(f"Where: {group.endpoints} endpoints")
+        st.dataframe(
+            [{"failures": n, "endpoint": redact_url(ep), "tenant": t}
+             for ep, t, n in group.by_endpoint()],
+            hide_index=True, key="groups_where",
+        )
+    st.caption("Raw forms folded into this problem (one per endpoint and signature)")
+    st.dataframe(
+        [
+            {
+                "failures": v.count,
+                "endpoint": redact_url(v.endpoint),
+                "tenant": v.tenant,
+                "example": redact_text(v.example_text[:300]),
+                "rule": v.rule,
+                "signature": redact_text(v.signature),
+                "last seen": to_rfc3339(v.last_seen),
+            }
+            for v in group.variants[:500]
+        ],
+        hide_index=True,
+        key="groups_variants",
+        column_config={
+            "example": st.column_config.TextColumn("Example", width="large"),
+            "signature": st.column_config.TextColumn("Normalised signature", width="large"),
+        },
+    )
+    if len(group.variants) > 500:
+        st.caption(f"The 500 biggest of {len(group.variants):,} raw forms.")
     st.caption(f"Example: delivery {md(group.example_id)}")
     st.code(redact_text(group.example_text), language=None, wrap_lines=True)
-    st.caption("Normalised signature")
-    st.code(redact_text(group.signature), language=None, wrap_lines=True)
     st.link_button("Open these failures in the delivery history", group_link(group,
                    tenant=tenant))

@@ -80,7 +80,7 @@ cols[3].metric("Incidents", incidents["incidents"],
 cols[4].metric("Mean time to acknowledge", duration(incidents["mean_time_to_acknowledge_s"]))
 cols[5].metric("Mean time to resolve", duration(incidents["mean_time_to_resolve_s"]))
 
-left, right = st.columns([2, 1])
+left, right = st.columns([3, 2])  # room for the accuracy table's four columns
 with left:
     replays = health["replays"]
     st.markdown(f"**Replay success rate** — {replays['replays']:,} replays, "
@@ -91,12 +91,28 @@ with left:
         st.info("No replays in this period.")
 with right:
     acc = health["triage_accuracy"]
-    st.markdown(f"**Triage accuracy** — {acc['labelled']:,} labelled deliveries")
+    st.markdown(f"**Triage accuracy, strict** — {acc['labelled']:,} labelled deliveries")
     st.altair_chart(accuracy_gauge(acc["accuracy"], acc["target"]))
+    if acc["labelled"]:
+        st.caption(
+            f"Strict: the rules' category is the label (the {acc['target']:.0%} gate's "
+            f"measure). Accepted, counting a label's listed alternatives: "
+            f"{percent(acc.get('accepted_accuracy'))}. As on the Accuracy page."
+            + (f" {acc['sample_note']}" if acc.get("sample_note") else "")
+        )
     if acc["by_label"]:
         st.dataframe(
             pd.DataFrame(acc["by_label"]), hide_index=True,
-            column_config={"accuracy": st.column_config.NumberColumn("accuracy", format="%.2f")},
+            column_order=["label", "labelled", "accuracy", "accepted_accuracy"],
+            column_config={
+                "label": st.column_config.TextColumn("Label"),
+                "labelled": st.column_config.NumberColumn("n"),
+                "accuracy": st.column_config.NumberColumn(
+                    "Strict", format="percent",
+                    help="Predicted as labelled (the category's recall)"),
+                "accepted_accuracy": st.column_config.NumberColumn("Accepted",
+                                                                   format="percent"),
+            },
         )
 
 # --- 2. top failing endpoints ------------------------------------------------------------

@@ -193,6 +193,7 @@ with mine_tab:
                     "note": lb.note or "",
                     "labelled at": to_rfc3339(lb.labeled_at),
                     "changed at": to_rfc3339(lb.updated_at),
+                    "origin": lb.origin,
                 }
                 for lb in mine
             ]
@@ -253,8 +254,10 @@ with files_tab:
         st.caption(
             "CSV in the export format, or JSON Lines in the dev-set format (deliveries with "
             "a `label` field). Every delivery must already be in the store: a label file "
-            "never adds deliveries. Labels are recorded under your name. All or nothing: a "
-            "file with a bad row imports nothing."
+            "never adds deliveries. Labels are recorded under your name, with the file's "
+            "name as their origin (the starter set's file: origin 'starter', the labels "
+            "the rules were written against). All or nothing: a file with a bad row "
+            "imports nothing."
         )
         upload = st.file_uploader("Label file", type=["csv", "jsonl"], key="labels_upload")
         if upload is not None and st.button("Import", key="labels_import", type="primary") \

@@ -20,17 +20,22 @@ How it decides
 
    ``replay`` (recommended)
        triage says ``transient-endpoint-down`` with a score above 80 (``safe_to_retry``),
-       the endpoint has succeeded *after* this failure, has not failed again since
-       (fewer than ``replay.advisor_down_again_failures`` transport/5xx failures after
-       its latest success), no incident is open on the endpoint, its tenant or the
-       platform, and the endpoint is not unstable: within
+       the endpoint has succeeded *after* this failure and has not failed again since
+       its latest success (fewer than ``replay.advisor_down_again_failures``
+       transport/5xx failures after it; the default, 1, means none at all), no replay of
+       this delivery has failed since that success, no incident is open on the
+       endpoint, its tenant or the platform, and the endpoint is not unstable: within
        ``replay.advisor_unstable_window``, its transport/5xx failure episodes (a failure
        right after a success) number fewer than ``replay.advisor_unstable_min_episodes``
        or make up less than ``replay.advisor_unstable_share`` of its deliveries. An
        outage that recovered is one episode; a flaky endpoint has many for its traffic.
+       When the cutoff is raised above 1, an endpoint with fewer failures than the
+       cutoff since its latest success still counts as recovered, and the reason (and
+       the endpoint's ``health_note``) says so, with the count.
    ``wait``
-       transient, but the endpoint has not succeeded since, is failing again, or has an
-       open incident: a replay now would fail. The reason says which.
+       transient, but the endpoint has not succeeded since, is failing again, has an
+       open incident, or a replay of this delivery failed after the endpoint's latest
+       success: a replay now would fail. The reason says which.
    ``retry_later``
        ``rate-limited``: not before ``last_attempt_at`` + ``Retry-After`` (or the
        ``RateLimit-Reset`` / ``X-RateLimit-Reset`` header), read by
@@ -42,8 +47,18 @@ How it decides
    ``review``
        ``unknown``, transient with a score of 80 or less, or transient to an unstable
        (flaky) endpoint.
-   ``already_replayed`` / ``in_progress`` / ``interrupted``
-       a replay of it succeeded, is running, or was interrupted in flight (its claim).
+   ``already_replayed``
+       a replay of it succeeded (its claim).
+   ``in_progress``
+       it is in a replay job that has not finished (pending or running: the job holds
+       its claim). Never recommended again while the job holds it, so a second
+       "replay the recommendation" gets only what is not in a job.
+   ``outcome_unknown``
+       its latest replay's outcome is unknown: the request may have reached the receiver
+       (a timeout after it was sent, a dropped connection, a runner that died or stalled
+       in flight). Never recommended, nor sent again automatically: "outcome unknown —
+       check with the receiver"; an operator may resend it deliberately (same
+       ``webhook-id``). Listed in ``outcome_unknown`` too.
    ``cannot_replay``
        no stored payload, a non-http(s) URL, or the endpoint is disabled.
 
@@ -85,7 +100,13 @@ from intel.replay.items import payload_missing
 from intel.replay.retry_after import RetryHint, add_wait, retry_hint
 from intel.replay.safety import check_url
 from intel.settings.replay import ReplaySettings
-from intel.store.schema import deliveries, endpoints, incidents, replay_claims
+from intel.store.schema import (
+    deliveries,
+    delivery_attempts,
+    endpoints,
+    incidents,
+    replay_claims,
+)
 from intel.timeutil import ensure_utc, parse_duration, parse_since, to_rfc3339, utcnow
 from intel.triage import classify_frame
 from intel.triage.result import PERMANENT, RATE_LIMITED, SAFE_TO_RETRY_SCORE, TRANSIENT
@@ -102,10 +123,11 @@ INVESTIGATE = "investigate"
 REVIEW = "review"
 ALREADY_REPLAYED = "already_replayed"
 IN_PROGRESS = "in_progress"
-INTERRUPTED = "interrupted"
+OUTCOME_UNKNOWN = "outcome_unknown"
 CANNOT_REPLAY = "cannot_replay"
 DECISIONS = (REPLAY, WAIT, RETRY_LATER, INVESTIGATE, REVIEW, ALREADY_REPLAYED, IN_PROGRESS,
-             INTERRUPTED, CANNOT_REPLAY)
+             OUTCOME_UNKNOWN, CANNOT_REPLAY)
+UNKNOWN_TEXT = "outcome unknown — check with the receiver"
 
 AGE_BUCKETS = (
     ("< 15 min", timedelta(minutes=15)),
@@ -152,6 +174,13 @@ def _candidates(conn, tenant: str | None, since: datetime, now: datetime, limit:
     if tenant:
         where.append(d.c.tenant == tenant)
     total = conn.execute(select(func.count()).select_from(d).where(*where)).scalar() or 0
+    a = delivery_attempts
+    last_replay_failed = (
+        select(func.max(a.c.finished_at))
+        .where(a.c.delivery_id == d.c.id, a.c.kind == "replay",
+               a.c.status == S.ATTEMPT_FAILED)
+        .scalar_subquery()
+    )
     rows = conn.execute(
         select(
             d.c.id,
@@ -169,6 +198,7 @@ def _candidates(conn, tenant: str | None, since: datetime, now: datetime, limit:
             replay_claims.c.state.label("claim_state"),
             replay_claims.c.job_id.label("claim_job"),
             endpoints.c.disabled.label("endpoint_disabled"),
+            last_replay_failed.label("last_replay_failed_at"),
         )
         .select_from(
             d.outerjoin(replay_claims, replay_claims.c.delivery_id == d.c.id).outerjoin(
@@ -274,6 +304,26 @@ def _unstable(h: dict, settings: ReplaySettings) -> bool:
             and episodes / n >= settings.advisor_unstable_share)
 
 
+def _tolerated_again(h: dict, settings: ReplaySettings) -> int:
+    """Transport/5xx failures since the endpoint's latest success that the cutoff
+    (``replay.advisor_down_again_failures``) tolerates: it still counts as recovered."""
+    again = h.get("down_failures_since", 0)
+    return again if 0 < again < settings.advisor_down_again_failures else 0
+
+
+def _health_note(h: dict, label: str, settings: ReplaySettings) -> str | None:
+    """Why a recovered endpoint that failed after recovering still counts as recovered."""
+    again = _tolerated_again(h, settings)
+    if label != "recovered" or not again:
+        return None
+    return (
+        f"{again} transport/5xx failure(s) since its latest success at "
+        f"{to_rfc3339(h.get('last_success_at'))}, fewer than "
+        f"replay.advisor_down_again_failures ({settings.advisor_down_again_failures}): "
+        "still counted as recovered"
+    )
+
+
 def _health_label(h: dict, incident: dict | None, settings: ReplaySettings) -> str:
     """incident | failing again | down | recovered (display; decisions are per delivery)."""
     if incident:
@@ -322,12 +372,16 @@ def _decide(row: dict, health: dict, incident_on: dict, settings: ReplaySettings
     claim = row["claim_state"]
     if claim == S.CLAIM_SUCCEEDED:
         return ALREADY_REPLAYED, f"already replayed successfully (job {row['claim_job']})", None
-    if claim == S.CLAIM_SENDING:
-        return IN_PROGRESS, f"being replayed by job {row['claim_job']}", None
+    if claim in S.CLAIM_HELD:
+        return IN_PROGRESS, (
+            f"in replay job {row['claim_job']}, not finished yet (in progress)"
+        ), None
     if claim == S.CLAIM_UNKNOWN:
-        return INTERRUPTED, (
-            f"an earlier replay (job {row['claim_job']}) was interrupted in flight; "
-            "check with the receiver before sending again"
+        return OUTCOME_UNKNOWN, (
+            f"{UNKNOWN_TEXT}: its replay in job {row['claim_job']} may have reached the "
+            "receiver (no answer: a timeout after sending, a dropped connection or a "
+            "runner stopped in flight). Never resent automatically; an operator may resend "
+            "it deliberately (same webhook-id)"
         ), None
     category, score = row["category"], int(row["score"])
     if category == PERMANENT:
@@ -370,8 +424,15 @@ def _decide(row: dict, health: dict, incident_on: dict, settings: ReplaySettings
     again = h.get("down_failures_since", 0)
     if again >= settings.advisor_down_again_failures:
         return WAIT, (
-            f"endpoint failing again: {again} transport/5xx failures since its latest "
+            f"endpoint failing again: {again} transport/5xx failure(s) since its latest "
             f"success at {to_rfc3339(last_ok)}"
+        ), None
+    replay_failed = row.get("last_replay_failed_at")
+    if replay_failed is not None and ensure_utc(replay_failed) >= last_ok:
+        return WAIT, (
+            f"a replay of it failed at {to_rfc3339(ensure_utc(replay_failed))}, after the "
+            f"endpoint's latest success ({to_rfc3339(last_ok)}): waiting for the endpoint "
+            "to succeed again"
         ), None
     if _unstable(h, settings):
         return REVIEW, (
@@ -379,8 +440,16 @@ def _decide(row: dict, health: dict, incident_on: dict, settings: ReplaySettings
             f"{h['recent_deliveries']} deliveries in the last {settings.advisor_unstable_window}"
             "; a replay may fail again"
         ), None
+    tolerated = _tolerated_again(h, settings)
     return REPLAY, (
         f"{row['triage_reason']}; the endpoint has succeeded since ({to_rfc3339(last_ok)})"
+        + (
+            " and has not failed again since"
+            if not tolerated else
+            f"; {tolerated} transport/5xx failure(s) since then, fewer than "
+            f"replay.advisor_down_again_failures ({settings.advisor_down_again_failures}), "
+            "so it still counts as recovered"
+        )
     ), None
 
 
@@ -451,6 +520,13 @@ def _report(decided, health, incident_on, tenant, since_at, now, total_failures,
     clean = [health[r["endpoint"]]["down_failures_since"] == 0 for r in recommended]
     confidence = confidence_of(scores, clean)
 
+    in_progress_jobs = Counter(row["claim_job"] for row, decision, _r, _n in decided
+                               if decision == IN_PROGRESS)
+    unknown = sorted(
+        ((row, reason) for row, decision, reason, _n in decided if decision == OUTCOME_UNKNOWN),
+        key=lambda t: (t[0]["created_at"], t[0]["tenant"], t[0]["endpoint"], t[0]["id"]),
+    )
+
     ages_all = Counter(_age_bucket(now - row["created_at"]) for row, *_ in decided)
     ages_rec = Counter(_age_bucket(now - r["created_at"]) for r in recommended)
     age_distribution = [
@@ -479,6 +555,7 @@ def _report(decided, health, incident_on, tenant, since_at, now, total_failures,
                 "incident": incident["id"] if incident else None,
                 "health": _health_label(h, incident, settings),
             }
+            ep["health_note"] = _health_note(h, ep["health"], settings)
         ep["failures"] += 1
         ep["by_decision"][decision] += 1
         if decision == REPLAY:
@@ -518,7 +595,7 @@ def _report(decided, health, incident_on, tenant, since_at, now, total_failures,
         "total_analyzed": analyzed,
         "confidence": confidence,
         "reasoning": _reasoning(n_rec, analyzed, total_failures, by_decision, since_at, scores,
-                                clean, confidence),
+                                clean, confidence, settings),
         "share_of_failures": round(share, 4),
         "breakdown": {
             "by_category": {c: by_category[c] for c in sorted(by_category)},
@@ -529,6 +606,20 @@ def _report(decided, health, incident_on, tenant, since_at, now, total_failures,
         "affected_endpoints_total": len(endpoints_sorted),
         "held_back": held_back,
         "held_back_total": len(held),
+        # in unfinished replay jobs: never recommended while a job holds them
+        "in_progress": {
+            "total": sum(in_progress_jobs.values()),
+            "jobs": [{"job_id": j, "count": n}
+                     for j, n in sorted(in_progress_jobs.items(), key=lambda kv: kv[0])],
+        },
+        # outcome unknown — check with the receiver (never resent automatically)
+        "outcome_unknown": [
+            {"id": row["id"], "tenant": row["tenant"], "endpoint": row["endpoint"],
+             "job_id": row["claim_job"], "failed_at": to_rfc3339(row["last_attempt_at"]),
+             "reason": reason}
+            for row, reason in unknown[:HELD_BACK_LIMIT]
+        ],
+        "outcome_unknown_total": len(unknown),
         "tenant": tenant,
         "since": to_rfc3339(since_at),
         "until": to_rfc3339(now),
@@ -538,17 +629,23 @@ def _report(decided, health, incident_on, tenant, since_at, now, total_failures,
     }
 
 
-def _reasoning(n_rec, analyzed, total, by_decision, since_at, scores, clean, confidence) -> str:
+def _reasoning(n_rec, analyzed, total, by_decision, since_at, scores, clean, confidence,
+               settings: ReplaySettings) -> str:
     if analyzed == 0:
         return f"No failed deliveries since {to_rfc3339(since_at)}: nothing to replay."
+    cutoff = settings.advisor_down_again_failures
+    again = ("have not failed again since (no transport/5xx failure after their latest "
+             "success)" if cutoff <= 1 else
+             f"have not failed again since (fewer than {cutoff} transport/5xx failures "
+             "after their latest success)")
     parts = []
     if n_rec:
         parts.append(
             f"{n_rec} of {analyzed} failed deliveries ({n_rec / analyzed:.0%}) are transient "
             f"endpoint failures (triage score > {SAFE_TO_RETRY_SCORE}, mean "
             f"{sum(scores) / len(scores):.0f}) to endpoints that have answered successfully "
-            f"since and have no open incident; {sum(clean)} of them go to endpoints with no "
-            f"failure since ({confidence} confidence)."
+            f"since, {again} and have no open incident; {sum(clean)} of them go to "
+            f"endpoints with no failure since ({confidence} confidence)."
         )
     else:
         parts.append(f"None of the {analyzed} failed deliveries is safe to replay now.")
@@ -559,8 +656,8 @@ def _reasoning(n_rec, analyzed, total, by_decision, since_at, scores, clean, con
         REVIEW: "need manual review (unknown or low-confidence triage, or an unstable "
                 "endpoint)",
         ALREADY_REPLAYED: "were already replayed successfully",
-        IN_PROGRESS: "are being replayed now",
-        INTERRUPTED: "had a replay interrupted in flight (check the receiver first)",
+        IN_PROGRESS: "are in a replay job that has not finished (in progress)",
+        OUTCOME_UNKNOWN: f"had a replay whose {UNKNOWN_TEXT} (never resent automatically)",
         CANNOT_REPLAY: "cannot be replayed (no payload, bad URL or disabled endpoint)",
     }
     others = [f"{by_decision[d]} {text}" for d, text in held.items() if by_decision.get(d)]

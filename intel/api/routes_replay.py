@@ -1,102 +1,142 @@
-"""Replay advice and replay jobs (CONTRACTS §4)."""
+"""Replay advice and replay jobs (CONTRACTS §4, §6).
+
+Reads need ``read``; creating and cancelling a job need ``replay``. The actor of a job
+and of its cancellation is the token's name (an ``operator`` field in the body is
+ignored). A job a token may not see (one with a delivery of a tenant outside its
+tenants) is a 404, exactly like a missing one; ids outside its tenants are unknown ids.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-from fastapi import APIRouter, Body, Depends, HTTPException, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy import Engine
 
 from intel.advisor import get_replay_recommendations
 from intel.api import deps
+from intel.api.auth import require
+from intel.api.errors import ApiError, bad_parameter, not_found, responses
+from intel.api.models import (
+    Advice,
+    CancelRequest,
+    Job,
+    JobBody,
+    JobCreated,
+    JobRequest,
+)
 from intel.api.serialize import to_json
+from intel.auth import Identity
 from intel.replay import jobs as J
-from intel.replay.background import launch
 from intel.settings import database_url, get_settings
 
 router = APIRouter(tags=["replay"])
 
 
-@router.get("/replay/recommendations")
+@router.get("/replay/recommendations", response_model=Advice,
+            responses=responses(400, 401, 403))
 def recommendations(
-    tenant: str | None = None,
-    since: str | None = Query(None, description="RFC 3339 or a look-back like 24h"),
+    who: Identity = Depends(require("read")),
+    tenant: str | None = Query(None, description="one tenant (default: all the token's)"),
+    since: str | None = Query(None, description="RFC 3339 or a look-back like 24h "
+                                                "(default: replay.advisor_window)"),
     engine: Engine = Depends(deps.engine),
 ) -> dict:
-    """Which failed deliveries are safe to replay now, and why."""
+    """Which failed deliveries are safe to replay now, and why: over the token's tenants
+    only (other tenants' failures are in no count, breakdown or list)."""
+    now = deps.now()
+    since_at = deps.since_param(since, now)
     try:
         body = get_replay_recommendations(
-            engine, tenant, since, now=deps.now(), settings=get_settings().replay
+            engine, tenant, since_at, now=now, settings=get_settings().replay, scope=who.scope
         )
-    except ValueError as exc:
-        raise HTTPException(status_code=400, detail=f"since: {exc}") from None
+    except (ValueError, OverflowError) as exc:
+        raise bad_parameter("query.since", str(exc)) from None
     return to_json(body)
 
 
-class JobRequest(BaseModel):
-    operator: str = Field(..., min_length=1, description="who is replaying (audited)")
-    ids: list[str] | None = Field(None, description="delivery ids; or use `recommended`")
-    recommended: bool = Field(False, description="replay the advisor's recommendation")
-    tenant: str | None = None
-    since: str | None = None
+@router.post("/replay/jobs", status_code=202, response_model=JobCreated,
+             responses=responses(400, 401, 403, 409, 413, 422))
+def create_replay_job(
+    request: JobRequest,
+    who: Identity = Depends(require("replay")),
+    engine: Engine = Depends(deps.engine),
+    launch=Depends(deps.launcher),
+) -> dict:
+    """Create a bulk replay job and start its runner; poll `GET /replay/jobs/{job_id}`.
 
-
-@router.post("/replay/jobs", status_code=202)
-def create_replay_job(request: JobRequest, engine: Engine = Depends(deps.engine)) -> dict:
-    """Create a bulk replay job and start its runner; poll `GET /replay/jobs/{id}`."""
+    Give either `ids` or `recommended: true` (the advisor's recommendation now, within the
+    token's tenants; 409 when it recommends nothing). Audited as the token's name; an
+    `operator` field is ignored."""
     if bool(request.ids) == request.recommended:
-        raise HTTPException(status_code=400, detail="give either ids or recommended=true")
+        raise ApiError(400, "give either ids or recommended=true", where="body.ids")
     now = deps.now()
-    filters = None
     if request.recommended:
+        since_at = deps.since_param(request.since, now, where="body.since")
         try:
-            advice = get_replay_recommendations(
-                engine, request.tenant, request.since, now=now, settings=get_settings().replay
+            made = J.create_recommended_job(
+                engine, operator=who.name, now=now, launched_from="api", scope=who.scope,
+                tenant=request.tenant, since=since_at, settings=get_settings().replay,
             )
-        except ValueError as exc:
-            raise HTTPException(status_code=400, detail=f"since: {exc}") from None
-        ids = advice["recommended_ids"]
-        if not ids:
-            raise HTTPException(status_code=409, detail="the advisor recommends nothing now")
-        filters = {"tenant": request.tenant, "since": request.since}
-        source = "advisor"
+        except (ValueError, OverflowError) as exc:  # JobError is a ValueError
+            raise bad_parameter("body.since", str(exc)) from None
+        if not made.created:
+            raise ApiError(409, "the advisor recommends nothing now: "
+                           + str(made.advice.get("reasoning", "")))
+        job_id, preview = made.job_id, made.preview
     else:
-        ids, source = request.ids, "manual"
-    try:
-        job_id, preview = J.create_job(
-            engine, ids, operator=request.operator, source=source, now=now, filters=filters
-        )
-    except J.JobError as exc:  # includes unknown delivery ids
-        raise HTTPException(status_code=400, detail=str(exc)) from None
-    launch(job_id, database_url=database_url(), operator=request.operator)
-    return to_json({"job_id": job_id, "preview": asdict(preview)})
+        try:
+            job_id, preview = J.create_job(
+                engine, request.ids, operator=who.name, source="manual", now=now,
+                scope=who.scope,
+            )
+        except J.UnknownDeliveries as exc:  # missing or outside the token's tenants
+            raise bad_parameter("body.ids", str(exc)) from None
+        except J.JobError as exc:
+            raise ApiError(400, str(exc), where="body") from None
+    launch(job_id, database_url=database_url(), operator=who.name)
+    return to_json({"job_id": job_id, "preview": preview.to_dict(),
+                    "poll": f"/replay/jobs/{job_id}"})
 
 
-@router.get("/replay/jobs/{job_id}")
-def replay_job(job_id: str, items: bool = False, engine: Engine = Depends(deps.engine)) -> dict:
-    progress = J.job_progress(
-        engine, job_id, deps.now(), get_settings().replay.runner_stale_after_s
-    )
-    if progress is None:
-        raise HTTPException(status_code=404, detail=f"no replay job {job_id!r}")
-    body = {"progress": progress}
-    if items:
-        body["summary"] = J.job_summary(engine, job_id)
-    return to_json(body)
-
-
-@router.post("/replay/jobs/{job_id}/cancel")
-def cancel_replay_job(
+@router.get("/replay/jobs/{job_id}", response_model=JobBody,
+            responses=responses(400, 401, 403, 404))
+def replay_job(
     job_id: str,
-    operator: str = Body(..., embed=True, min_length=1),
+    who: Identity = Depends(require("read")),
+    items: bool = Query(False, description="also every item's outcome"),
     engine: Engine = Depends(deps.engine),
 ) -> dict:
+    """A job's progress (and with `items=true` every item's outcome); 404 for a job
+    with a delivery of a tenant outside the token's tenants, as for a missing one."""
+    progress = J.job_progress(
+        engine, job_id, deps.now(), get_settings().replay.runner_stale_after_s,
+        scope=who.scope,
+    )
+    if progress is None:
+        raise not_found(f"no replay job {job_id!r}")
+    body = {"progress": progress}
+    if items:
+        body["summary"] = J.job_summary(engine, job_id, scope=who.scope)
+    return to_json(body)
+
+
+@router.post("/replay/jobs/{job_id}/cancel", response_model=Job,
+             responses=responses(400, 401, 403, 404, 409, 413, 422))
+def cancel_replay_job(
+    job_id: str,
+    request: CancelRequest | None = Body(None),
+    who: Identity = Depends(require("replay")),
+    engine: Engine = Depends(deps.engine),
+) -> dict:
+    """Cancel a job: pending items are not sent, items in flight finish. Audited as the
+    token's name (an `operator` field is ignored); 404 as for `GET`, 409 when it has
+    finished already."""
     try:
         job = J.request_cancel(
-            engine, job_id, operator=operator, now=deps.now(),
-            stale_after_s=get_settings().replay.runner_stale_after_s,
+            engine, job_id, operator=who.name, now=deps.now(),
+            stale_after_s=get_settings().replay.runner_stale_after_s, scope=who.scope,
         )
+    except J.UnknownJob:
+        raise not_found(f"no replay job {job_id!r}") from None
     except J.JobError as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from None
+        raise ApiError(409, str(exc)) from None
     return to_json(job)

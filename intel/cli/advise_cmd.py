@@ -78,11 +78,25 @@ def print_text(advice: dict) -> None:
     categories = advice["breakdown"]["by_category"]
     if categories:
         print("categories: " + ", ".join(f"{k} {v}" for k, v in categories.items()))
+    in_progress = advice.get("in_progress") or {}
+    if in_progress.get("total"):
+        jobs = ", ".join(f"{j['job_id']} ({j['count']})" for j in in_progress["jobs"][:10])
+        print(f"in progress (in unfinished replay jobs, not recommended): "
+              f"{in_progress['total']}: {jobs}")
+    if advice.get("outcome_unknown_total"):
+        print(f"\noutcome unknown — check with the receiver: {advice['outcome_unknown_total']} "
+              "(never resent automatically)")
+        for entry in advice["outcome_unknown"][:20]:
+            print(f"  {entry['id']}  job {entry['job_id']}  {redact_url(entry['endpoint'])}")
+        print("  resend one deliberately (same webhook-id): python -m intel replay --ids ID "
+              "--resend-unknown --operator NAME")
     if advice["affected_endpoints"]:
         print(f"\n{'recommended':>11} {'waiting':>7} {'failures':>8}  health          endpoint")
         for ep in advice["affected_endpoints"][:20]:
             print(f"{ep['recommended']:>11} {ep['waiting']:>7} {ep['failures']:>8}  "
                   f"{ep['health']:<15} {redact_url(ep['endpoint'])}")
+            if ep.get("health_note"):
+                print(f"{'':>30}  ({ep['health_note']})")
     if n:
         print("\nreplay them: python -m intel replay --recommended --operator NAME"
               + (f" --tenant {advice['tenant']}" if advice["tenant"] else "")

@@ -1,13 +1,38 @@
-"""`python -m intel api`: serve the REST API."""
+"""`python -m intel api`: serve the REST API (OpenAPI docs at /docs, served offline).
+
+It listens on 127.0.0.1 (this machine only) unless ``--host`` names another address:
+binding to a network interface is always an explicit choice. Every route but
+``GET /health`` needs a bearer token (``python -m intel tokens create``).
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import sys
+
+DEFAULT_HOST = "127.0.0.1"
+
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("api", help="serve the REST API (OpenAPI docs at /docs)")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser = subparsers.add_parser(
+        "api", help="serve the REST API on 127.0.0.1 (OpenAPI docs at /docs)",
+        description=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, metavar="ADDRESS",
+                        help="address to listen on (default 127.0.0.1: this machine only; "
+                             "0.0.0.0 or an interface's address makes it reachable from the "
+                             "network)")
     parser.add_argument("--port", type=int, default=8700)
     parser.set_defaults(func=run)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def run(args) -> int:
@@ -15,5 +40,9 @@ def run(args) -> int:
 
     from intel.api import create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    if not is_loopback(args.host):
+        print(f"api: listening on {args.host}: reachable from other machines (every route "
+              "but /health needs a bearer token)", file=sys.stderr)
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info",
+                server_header=False)
     return 0

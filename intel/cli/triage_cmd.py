@@ -4,10 +4,17 @@
     python -m intel triage classify FILE [--json]
 
 FILE is JSON Lines (one delivery object a line, import format; for ``evaluate`` plus
-``label`` and optional ``acceptable`` list and ``unsafe`` flag, as in the shared dev
-set) or CSV with a header row (object fields as JSON text; ``acceptable`` as a JSON list
-or ``a|b``). Exit codes: 0 done (``evaluate``: rollout gate passed), 1 ``evaluate``: gate
-failed, 2 bad input (unreadable file, bad line — named with its line number).
+``label`` and an optional ``acceptable`` list, as in the shared dev set; its ``unsafe``
+flag is implied by the list and not read) or CSV with a header row (object fields as
+JSON text; ``acceptable`` as a JSON list or ``a|b``). Exit codes: 0 done (``evaluate``:
+rollout gate passed), 1 ``evaluate``: gate failed, 2 bad input (unreadable file, bad
+line — named with its line number).
+
+``evaluate`` scores with the one definition of accuracy (``intel.triage.evaluate``), the
+same as the Accuracy page, the Insights gauge and the API: strict accuracy (the gate's),
+accepted accuracy (named so), precision / recall read off the confusion matrix. With
+``--model-cv`` the rules, the model and the rules with the model are scored on the same
+held-out folds.
 """
 
 from __future__ import annotations
@@ -40,17 +47,20 @@ def register(subparsers: Any) -> None:
     evaluate = sub.add_parser(
         "evaluate",
         help="accuracy of the rules on labelled deliveries",
-        description="Classify labelled deliveries and report accuracy, per-category "
-        "precision and recall, the confusion matrix, safe-to-retry false positives, "
-        "score calibration and the >= 85%% rollout gate. Exit 0 when the gate passes, "
-        "1 when it fails, 2 on bad input.",
+        description="Classify labelled deliveries and report strict accuracy (the "
+        "predicted category is the label), accepted accuracy (or one of the label's "
+        "acceptable alternatives), per-category precision and recall read off the "
+        "confusion matrix, safe-to-retry false positives, score calibration and the "
+        ">= 85%% rollout gate on strict accuracy. Exit 0 when the gate passes, 1 when it "
+        "fails, 2 on bad input.",
     )
     evaluate.add_argument("--labels", required=True, metavar="FILE", help="JSONL or CSV file")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.add_argument(
         "--model-cv",
         action="store_true",
-        help="also cross-validate the learned model on the same labels, side by side",
+        help="also score the learned model, alone and with the rules, on the same "
+        "held-out folds of the same labels, side by side with the rules",
     )
     evaluate.add_argument("--splits", type=int, default=5, help="folds for --model-cv")
     evaluate.set_defaults(func=run_evaluate)
@@ -158,69 +168,129 @@ def _pct(value: float | None) -> str:
 
 def _print_report(title: str, report: Any) -> None:
     print(title)
-    print(f"  accuracy: {_pct(report.accuracy).strip()} ({report.correct}/{report.n})")
+    print(f"  strict accuracy: {_pct(report.accuracy).strip()} ({report.correct}/{report.n})"
+          " - the predicted category is the label")
+    print(f"  accepted accuracy: {_pct(report.accepted_accuracy).strip()} "
+          f"({report.accepted_correct}/{report.n}) - the label or one of the acceptable "
+          "alternatives it lists")
     gate = "PASSED" if report.gate_passed else "FAILED"
-    print(f"  rollout gate (accuracy >= {report.gate_threshold:.0%}): {gate}")
-    print("  per category:                precision  recall  predicted  labelled")
+    print(f"  rollout gate (accuracy >= {report.gate_threshold:.0%}): {gate}"
+          f" - judged on {report.gate_basis} accuracy")
+    print("  per category (read off the confusion matrix):")
+    print("                               precision  recall  predicted  labelled"
+          "  accepted recall")
     for category, stats in report.per_category.items():
         print(
             f"    {category:26} {_pct(stats['precision'])}  {_pct(stats['recall'])}"
             f"  {stats['predicted']:9d}  {stats['support']:8d}"
+            f"  {_pct(stats['accepted_recall'])}"
         )
     print("  confusion matrix (rows: label, columns: predicted):")
     for line in report.confusion.to_string().splitlines():
         print(f"    {line}")
+    alternatives = report.accepted_alternatives
+    print("  accepted alternatives (off the diagonal, but listed acceptable by the label): "
+          f"{sum(a['n'] for a in alternatives)}")
+    for alt in alternatives:
+        print(f"    label {alt['label']}, predicted {alt['predicted']}: {alt['n']}")
     fps = report.safe_to_retry_false_positives
     print(f"  safe-to-retry false positives (transient > 80 on an unsafe failure): {len(fps)}")
     for fp in fps:
         print(f"    {fp['id']}: predicted {fp['predicted']} {fp['score']}, label {fp['label']}")
-    print("  score calibration:   band     n  accuracy")
+    print("  score calibration (strict):   band     n  accuracy")
     for band in report.calibration:
-        print(f"    {band['band']:>20} {band['n']:5d}  {_pct(band['accuracy'])}")
+        print(f"    {band['band']:>29} {band['n']:5d}  {_pct(band['accuracy'])}")
+
+
+def _in_sample(path: str) -> bool:
+    """The file is the starter set the rules were written against: its name, or the same
+    bytes as the copy the product ships (``data/triage_labels_starter.jsonl``)."""
+    from intel.labels.store import STARTER_FILE
+    from intel.settings import REPO_ROOT
+
+    if Path(path).name == STARTER_FILE:
+        return True
+    shipped = REPO_ROOT / "data" / STARTER_FILE
+    try:
+        return (Path(path).stat().st_size == shipped.stat().st_size
+                and Path(path).read_bytes() == shipped.read_bytes())
+    except OSError:
+        return False
+
+
+def _print_comparison(comparison: Any, in_sample: bool) -> None:
+    rules, model, mixed = (comparison.reports[name] for name in
+                           ("rules", "model", "rules_with_model"))
+    print(f"Rules and model side by side, on the same {comparison.splits} held-out folds "
+          f"of the same {rules.n} labels:")
+
+    def row(name: str, *cells: str) -> None:
+        print(f"  {name:28}{cells[0]:>7}  {cells[1]:>7}  {cells[2]:>11}")
+
+    row("", "rules", "model", "rules+model")
+    row("strict accuracy", *(_pct(r.accuracy) for r in (rules, model, mixed)))
+    row("accepted accuracy", *(_pct(r.accepted_accuracy) for r in (rules, model, mixed)))
+    row("safe-to-retry FPs", *(str(r.false_positive_count) for r in (rules, model, mixed)))
+    for fold in comparison.folds():
+        row(f"fold {fold['fold']} ({fold['n']} labels), strict",
+            *(_pct(fold[name]["strict_accuracy"])
+              for name in ("rules", "model", "rules_with_model")))
+    print("  (rules+model: the rules with the model where they are unsure, as triage "
+          "applies it when 'Use model in triage' is on)")
+    if in_sample:
+        print("  The rules' column is in-sample: the rules were written against these "
+              "labels; the model's are held-out.")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from intel.triage.evaluate import evaluate_records
+    from intel.triage import classify_delivery
+    from intel.triage.evaluate import evaluate
 
     try:
         records = _labelled(args.labels)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = evaluate_records(records)
-    model_report = None
+    rules = [classify_delivery(r) for r in records]
+    labels = [r["label"] for r in records]
+    acceptable = [r.get("acceptable") for r in records]
+    ids = [r.get("id", i) for i, r in enumerate(records)]
+    report = evaluate(rules, labels, acceptable=acceptable, ids=ids)
+    in_sample = _in_sample(args.labels)
+    comparison = None
     if args.model_cv:
-        from intel.triage.model import InsufficientLabels, evaluate_cv
+        from intel.triage.model import InsufficientLabels, compare_cv
 
         try:
-            model_report = evaluate_cv(
-                records, [r["label"] for r in records], n_splits=max(2, args.splits)
-            )
+            comparison = compare_cv(records, labels, rules, acceptable=acceptable,
+                                    in_sample=[in_sample] * len(records),
+                                    n_splits=max(2, args.splits))
         except (InsufficientLabels, ValueError) as exc:
             print(f"error: cannot cross-validate the model: {exc}", file=sys.stderr)
             return 2
+    note = (f"In-sample: {Path(args.labels).name} is the starter set the rules were written "
+            "against; their figures on it overstate how they do on new failures."
+            if in_sample else "")
     if args.json:
-        body: dict[str, Any] = {"file": str(args.labels), "rules": report.to_dict()}
-        if model_report is not None:
-            body["model_cv"] = model_report.to_dict()
+        body: dict[str, Any] = {"file": str(args.labels), "rules": report.to_dict(),
+                                "in_sample": in_sample, "sample_note": note}
+        if comparison is not None:
+            body["model_cv"] = comparison.reports["model"].to_dict()
+            body["rules_with_model_cv"] = comparison.reports["rules_with_model"].to_dict()
+            body["comparison"] = {"splits": comparison.splits, "folds": comparison.folds()}
         print(json.dumps(body, indent=2, default=str))
     else:
         _print_report(f"Triage rules on {args.labels}: {report.n} labelled deliveries", report)
-        if model_report is not None:
+        if note:
+            print(f"  {note}")
+        if comparison is not None:
             print()
             _print_report(
-                f"Learned model, {max(2, args.splits)}-fold stratified cross-validation",
-                model_report,
+                f"Learned model, {comparison.splits}-fold stratified cross-validation",
+                comparison.reports["model"],
             )
             print()
-            print("side by side:               rules    model")
-            print(
-                f"  accuracy                 {_pct(report.accuracy)}  {_pct(model_report.accuracy)}"
-            )
-            print(
-                f"  safe-to-retry FPs        {report.false_positive_count:6d}  "
-                f"{model_report.false_positive_count:6d}"
-            )
+            _print_comparison(comparison, in_sample)
     return 0 if report.gate_passed else 1
 
 

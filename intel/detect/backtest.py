@@ -79,7 +79,6 @@ def _candidates(counts: CumulativeCounts, scope: str, hi: np.ndarray, settings, 
             w = settings.prior_weight
             p0 = (fb + w * p_ref) / np.maximum(nb + w, 1e-9)
             r_open = opening_ratio(p0, multiple, settings.saturation_ratio)
-        quiet = None  # a longer window counts only where the shorter one was quiet
         windows = rule.windows[:1] if settings.mode == "literal" else rule.windows
         for name in windows:
             start, stop = WINDOWS[name]
@@ -91,9 +90,6 @@ def _candidates(counts: CumulativeCounts, scope: str, hi: np.ndarray, settings, 
             else:
                 n = counts.window_matrix(scope, lo, w_hi, "total")
                 hit = (c >= max(minimum, 1)) & (c >= r_open * n)
-                if quiet is not None:
-                    hit &= quiet
-                quiet = n < max(minimum, 1)
             mask = hit if mask is None else mask | hit
     return mask
 

@@ -18,15 +18,20 @@ rule's short windows (``c`` failures of ``n`` finished deliveries):
   (the seed's multiple on the failure ratio; a target that is effectively down counts
   even if its normal ratio is high), and the tail probability of ``c`` under the baseline
   (beta-binomial, ``intel.detect.stats``) is at most ``p_value``; a burst also needs
-  ``c - expected >= burst_min_excess``; a 15- or 60-min window fires only for a quiet
-  target (fewer deliveries than the minimum in the next shorter window, which could not
-  decide) and only while that shorter window is still at least halfway to the threshold;
+  ``c - expected >= burst_min_excess``; a longer window (15 or 60 min; a burst's 15 min)
+  fires only while the next shorter one is still at least halfway to the threshold — no
+  incident from failures long gone — so a low-traffic target, whose third failure may
+  come 20 minutes after its first, opens on the window that holds all three;
 * an active incident stays *abnormal* while, in one of its windows, ``c >= 1`` and the
   failure ratio is at least ``clear_fraction`` of the way from its frozen baseline ratio
   to its opening threshold (hysteresis: no flapping at the threshold); a longer window
-  counts only for a quiet target, as for firing; a burst also holds on its 15-min window,
-  so it outlives the failures still inside the spikes' windows (literal mode: while the
-  bare ratio holds against the frozen baseline).
+  than the one it reports on counts only for a quiet target (fewer deliveries than the
+  minimum in the next shorter window), so a busy endpoint's incident ends with its
+  outage, not an hour later; a burst also holds on its 15-min window, so it outlives the
+  failures still inside the spikes' windows, and only while its excess is at least
+  ``clear_fraction`` of ``burst_min_excess`` (the platform's normal ratio drifts with the
+  mix of tenants awake) (literal mode: while the bare ratio holds against the frozen
+  baseline).
 
 Severity: ``critical`` when ``c >= critical_min_failures`` and either at least
 ``critical_failure_ratio`` of the deliveries fail or ``c / expected`` reaches
@@ -175,6 +180,14 @@ def evaluate_rule(
     first_fire = np.full(k_count, -1)
     recent = np.ones(k_count, dtype=bool)  # the shorter window is still bad
     quiet = np.ones(k_count, dtype=bool)  # the shorter window had too few deliveries
+
+    def own_window(name: str) -> np.ndarray:
+        """Active incidents that report on this window."""
+        out = np.zeros(k_count, dtype=bool)
+        for i, w in frozen_window.items():
+            out[i] = w == name
+        return out
+
     for name in SHORT_WINDOWS:
         c = counts.fail[name].astype(np.float64)
         n = np.maximum(counts.total[name].astype(np.float64), c)
@@ -215,14 +228,17 @@ def evaluate_rule(
             r_open_f = np.minimum(opening_ratio(frozen_ratio, multiple, saturation), 1.0)
             r_clear = frozen_ratio + settings.clear_fraction * (r_open_f - frozen_ratio)
             abnormal = is_active & (c >= 1) & (c >= r_clear * n) & holds_here
-            if not burst:
-                abnormal &= quiet
+            if burst:  # and at least that fraction of its opening excess, too: the
+                # platform's ratio drifts with the mix of tenants awake
+                abnormal &= (c - expected) >= settings.clear_fraction * (
+                    settings.burst_min_excess)
+            else:  # its own window, and a longer one only for a quiet target
+                abnormal &= quiet | own_window(name)
             # a longer window fires only while the last shorter one is still bad
             # (halfway to the threshold): no incident from failures long gone
-            # and only where that shorter window had too few deliveries to decide
             r_live = p0 + settings.clear_fraction * (r_open - p0)
             quiet = n < max(min_failures, 1)
-            recent = (c >= 1) & (c >= r_live * n) & quiet
+            recent = (c >= 1) & (c >= r_live * n)
         per_window[name] = (c, n, expected, pvals)
         excess_table[name] = c - n * p0
         if fires_here:

@@ -10,19 +10,25 @@ the same window (the tenant's reported one for tenant vs endpoint).
    incident's failures, which are still inside its window: it does not open.
 1. Tenant vs endpoint. A firing tenant spike whose excess one of its endpoints carries
    (at least ``explain_share`` of it, in the tenant's window, whether that endpoint fires
-   yet or not) is that endpoint's problem: the tenant spike is inhibited, and the
-   endpoint's own spike opens when it crosses its own threshold. When spikes are present
+   yet or not) is that endpoint's problem — when the endpoint has at least its minimum
+   failures in that window to be judged on its own: the tenant spike is inhibited, and
+   the endpoint's own spike opens when it crosses its own threshold. (Below the minimum,
+   the evidence is spread over the tenant's endpoints — three 401s from a small tenant,
+   two on one endpoint — and the tenant spike opens.) When spikes are present
    on two or more of a tenant's endpoints at once, the problem is the tenant's: its spike
    opens (even below its own threshold), and a firing endpoint spike carrying less than
    that share of it is folded into it; once the tenant's incident is open, every new
    spike of its endpoints is folded into it.
 2. Burst vs the rest. Per tenant, the excess its present spikes account for (the tenant
    spike's, or the sum of its endpoints'). When the two largest of those carry at least
-   ``explain_share`` of the platform's excess and the rest of the platform (without those
-   two tenants) is not significantly up as well, the problem is local and the burst is
-   inhibited. When spikes are present in at least ``burst_breadth`` tenants at once and
-   the platform's failures are significantly up (minimum counts aside), the problem is
-   platform-wide and the burst fires. While a burst is present, a spike opens only if it
+   ``explain_share`` of the platform's excess (in the burst's window) and the rest of the
+   platform (without those two tenants) is not up as well, the problem is local and the
+   burst is inhibited. When spikes are present in at least ``burst_breadth`` tenants at
+   once and the platform's failures are up, the problem is platform-wide and the burst
+   fires (minimum counts aside). "Up" is the burst's multiple at ``burst_spread_p_value``,
+   looser than ``p_value``: it decides between two explanations of failures already
+   known to be abnormal (on a small platform a burst's first minutes are carried by its
+   busiest endpoint by chance). While a burst is present, a spike opens only if it
    stands out from the burst as well: its multiple, minimum and significance hold against
    its baseline ratio scaled by the burst's multiplier (or the platform's current ratio,
    if higher) in the same window.
@@ -82,8 +88,9 @@ def inhibit(
                 pass  # spikes on two of its endpoints at once: a tenant-wide problem
             elif t_excess > 0 and carried >= share * t_excess:
                 cause = max(mine, key=lambda i: float(table[i]))
-                t = by_key[t.dedup_key] = t.inhibit(dedup_key("endpoint_spike",
-                                                              endpoint_keys[cause]))
+                if _judged_alone(snapshot, cause, window, settings):
+                    t = by_key[t.dedup_key] = t.inhibit(dedup_key("endpoint_spike",
+                                                                  endpoint_keys[cause]))
         elif (not t.active and not t.inhibited_by
               and len([e for e in present if e.abnormal or e.opens]) >= 2):
             t = by_key[t.dedup_key] = t.fire()  # breadth: spikes on two of its endpoints
@@ -97,6 +104,7 @@ def inhibit(
     burst = by_key.get(BURST_KEY)
     if burst is None:
         return list(by_key.values())
+    window = burst.window  # compared in the burst's window
     per_tenant_e: dict[str, float] = defaultdict(float)
     per_tenant_t: dict[str, float] = {}
     top_key: dict[str, str] = {}
@@ -104,30 +112,40 @@ def inhibit(
         if s.type == "burst" or not s.present:
             continue
         if s.type == "tenant_spike":
-            per_tenant_t[s.target] = s.excess_in("5m")
+            per_tenant_t[s.target] = s.excess_in(window)
             top_key.setdefault(s.target, s.dedup_key)
         else:
             owner = (endpoint_tenants.get(s.target) or (s.target,))[0]
-            per_tenant_e[owner] += s.excess_in("5m")
+            per_tenant_e[owner] += s.excess_in(window)
             top_key.setdefault(owner, s.dedup_key)
     contributions = {
         tenant: max(per_tenant_t.get(tenant, 0.0), per_tenant_e.get(tenant, 0.0))
         for tenant in set(per_tenant_t) | set(per_tenant_e)
     }
     ranked = sorted(contributions.items(), key=lambda kv: -kv[1])
-    if not burst.active and (burst.firing or burst.elevated):
+    broad = len(contributions) >= settings.burst_breadth and _spread(burst, settings)
+    if not burst.active and (burst.firing or burst.elevated or broad):
         top = [tenant for tenant, _ in ranked[:2]]
         top_two = sum(v for _, v in ranked[:2])
-        local = bool(top) and top_two >= share * burst.excess_in("5m") and not (
-            _rest_elevated(snapshot, burst, top, settings)
+        local = bool(top) and not broad and top_two >= share * burst.excess_in(window) and (
+            not _rest_elevated(snapshot, burst, top, settings)
         )
         if burst.firing and local:
             burst = by_key[BURST_KEY] = burst.inhibit(top_key[ranked[0][0]])
-        elif not burst.firing and not local and len(contributions) >= settings.burst_breadth:
+        elif not burst.firing and not local and broad:
             burst = by_key[BURST_KEY] = burst.fire()
     if burst.present:
         _fold_into_burst(by_key, burst, settings)
     return list(by_key.values())
+
+
+def _judged_alone(snapshot: Snapshot, endpoint: int, window: str, settings) -> bool:
+    """Has this endpoint enough failures in ``window`` to open its own spike (the rule's
+    minimum)? Below it, a tenant's evidence is spread over several endpoints: the tenant
+    spike is what can open now."""
+    rule = RULES_BY_TYPE["endpoint_spike"]
+    minimum = int(getattr(settings, rule.min_failures_setting))
+    return int(snapshot.scope("endpoint").fail[window][endpoint]) >= minimum
 
 
 def _aftermath(by_key: dict[str, Signal], snapshot: Snapshot,
@@ -162,7 +180,7 @@ def _rest_elevated(snapshot: Snapshot, burst: Signal, tenants: list[str], settin
     rule = RULES_BY_TYPE["burst"]
     index = {k: i for i, k in enumerate(scope.keys)}
     rows = [index[t] for t in tenants if t in index]
-    window, base = rule.windows[0], rule.baseline
+    window, base = burst.window, rule.baseline
 
     def rest(table: dict, name: str) -> float:
         return float(table[name].sum()) if platform.keys else 0.0
@@ -178,7 +196,15 @@ def _rest_elevated(snapshot: Snapshot, burst: Signal, tenants: list[str], settin
         return False
     conc = concentration(np.array([nb]), settings.prior_weight, settings.burst_dispersion)
     pval = tail_probability(np.array([c]), np.array([n]), np.array([p0]), conc)[0]
-    return bool(pval <= settings.p_value)
+    return bool(pval <= settings.burst_spread_p_value)
+
+
+def _spread(burst: Signal, settings) -> bool:
+    """Is the platform's failure count up (the burst's multiple over its baseline) at the
+    looser ``burst_spread_p_value``? Asked only when spikes already show in several
+    tenants: whether the trouble is broad, not whether there is any."""
+    p = burst.p_value
+    return p == p and p <= settings.burst_spread_p_value
 
 
 def _fold_into_burst(by_key: dict[str, Signal], burst: Signal, settings) -> None:

@@ -21,7 +21,7 @@ WINDOWS: dict[str, tuple[int, int]] = {
     "5m": (300, 0),
     "15m": (900, 0),
     "60m": (3600, 0),
-    "prev_1h": (300 + 3600, 300),  # the hour before the 5-min window
+    "prev_1h": (900 + 3600, 900),  # the hour before the 15-min window
     "prev_24h": (3600 + 86400, 3600),  # the day before the 60-min window
 }
 SHORT_WINDOWS = ("5m", "15m", "60m")  # counted for every key of every rule
@@ -40,7 +40,8 @@ class Rule:
     min_failures_setting: str  # DetectorSettings field: the minimum failures in a window
     literal: str  # the seed's rule, in words
     guarded: str  # what the guarded form checks, in words
-    headline: str  # the banner sentence; fields: failures, where, window, ratio
+    headline: str  # the sentence at its peak; fields: failures, where, window, ratio
+    subject: str  # what an incident's headline is about; field: where
 
     @property
     def hold_windows(self) -> tuple[str, ...]:
@@ -68,17 +69,19 @@ RULES: tuple[Rule, ...] = (
     Rule(
         type="burst",
         scope="platform",
-        windows=("5m",),
+        windows=("5m", "15m"),
         baseline="prev_1h",
         ratio_setting="burst_ratio",
         min_failures_setting="burst_min_failures",
         literal="failures in the last 5 min more than 50 % above the 1-h baseline",
         guarded=(
-            "platform-wide failures in 5 min at least {ratio}x what the 1-h failure ratio "
-            "predicts for the current traffic, at least {min} failures, tail probability "
-            "at most {p}; not opened when one or two endpoint/tenant spikes explain it"
+            "platform-wide failures in 5 min (or 15 min, while the last 5 are still bad) at "
+            "least {ratio}x what the 1-h failure ratio predicts for the current traffic, at "
+            "least {min} failures, tail probability at most {p}; not opened when one or two "
+            "endpoint/tenant spikes explain it"
         ),
         headline="{failures} failures platform-wide in {window} — {ratio} normal",
+        subject="Platform-wide burst",
     ),
     Rule(
         type="endpoint_spike",
@@ -94,6 +97,7 @@ RULES: tuple[Rule, ...] = (
             "at least {min} failures, tail probability at most {p}"
         ),
         headline="{failures} failures to {where} in {window} — {ratio} normal",
+        subject="{where}",
     ),
     Rule(
         type="tenant_spike",
@@ -110,6 +114,7 @@ RULES: tuple[Rule, ...] = (
             "carries most of it; raised when spikes hit two of its endpoints at once"
         ),
         headline="{failures} failures for tenant {where} in {window} — {ratio} normal",
+        subject="Tenant {where}",
     ),
 )
 

@@ -8,8 +8,12 @@
   failure shapes are classified first and the category becomes a SQL ``CASE`` over the
   shape key, so the percentile is still computed in SQL over the rows.
 
-``failure_ratio`` = failures / (delivered + failed). Deliveries that did not fail have
-the category ``not-failed``. Rows: largest measure first, at most ``query.limit``.
+``failure_ratio`` = failures / (delivered + failed); by triage category, over the
+delivered + failed deliveries of the row's other dimensions (the category's share of
+them). Deliveries that did not fail have the category ``not-failed``. Rows: largest
+measure first, at most ``query.limit``. What a page shows (``result_frame(result,
+query)``) leaves the ``not-failed`` rows out of a failures measure (failures, failure
+ratio), where they are 0 by definition.
 
 Tenant scope (CONTRACTS §6): ``run_query`` and ``explore_result`` take ``scope``; every
 statement adds ``tenant IN (...)`` to its WHERE clause, so a tenant-scoped identity's
@@ -127,6 +131,21 @@ def _finish_counts(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=["delivered"])
 
 
+def _finish_category_counts(frame: pd.DataFrame, others: list[str]) -> pd.DataFrame:
+    """By triage category, the failure ratio is the category's share of the finished
+    deliveries of the row's other dimensions (a tenant's permanent-4xx failures over all
+    its delivered and failed deliveries), not of the category's own deliveries (which
+    would be 1.0 for every failure category)."""
+    finished = frame["delivered"] + frame["failures"]
+    if others:
+        keys = frame[others].astype(object).where(frame[others].notna(), "\x00none")
+        total = finished.groupby([keys[d] for d in others]).transform("sum")
+    else:
+        total = pd.Series(finished.sum(), index=frame.index)
+    frame["failure_ratio"] = (frame["failures"] / total.where(total > 0)).round(4)
+    return frame.drop(columns=["delivered"])
+
+
 def _counts(engine: Engine, query: ExploreQuery, now: datetime,
             scope: TenantScope) -> pd.DataFrame:
     table = counts_source(query, scope)
@@ -140,7 +159,7 @@ def _counts(engine: Engine, query: ExploreQuery, now: datetime,
         folded = category_counts(engine, where=where, by=others, measures=[failures, delivered],
                                  failed_only=False)
         frame = folded.rename(columns={"n": "deliveries"})
-        frame = _finish_counts(frame)
+        frame = _finish_category_counts(frame, [d for d in query.by if d != "category"])
         return frame[[*query.by, *columns]]
     dims = [dimension(d, table) for d in query.by]
     stmt = (
@@ -250,8 +269,23 @@ def explore_result(engine: Engine, query: ExploreQuery, now: datetime, *, cache=
     return cache.get_or_compute("explore", params, compute)
 
 
-def result_frame(result: dict) -> pd.DataFrame:
-    return pd.DataFrame(result["rows"], columns=result["columns"])
+#: Measures of failures: a ``not-failed`` category row is 0 there by definition.
+FAILURE_MEASURES = ("failures", "failure_ratio")
+
+
+def shown_rows(frame: pd.DataFrame, query: ExploreQuery) -> pd.DataFrame:
+    """The rows of a result worth showing: with the triage category as a dimension and a
+    failures measure, the deliveries that did not fail (``not-failed``) are left out."""
+    if "category" not in query.by or query.measure not in FAILURE_MEASURES:
+        return frame
+    return frame[frame["category"] != NOT_FAILED].reset_index(drop=True)
+
+
+def result_frame(result: dict, query: ExploreQuery | None = None) -> pd.DataFrame:
+    """A result as a frame; with ``query``, only the rows worth showing
+    (:func:`shown_rows`)."""
+    frame = pd.DataFrame(result["rows"], columns=result["columns"])
+    return frame if query is None else shown_rows(frame, query)
 
 
 def to_csv(frame: pd.DataFrame) -> str:

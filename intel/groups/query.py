@@ -1,8 +1,8 @@
 """Failure groups from the store: aggregate in SQL, fold the few distinct rows in Python.
 
-The database groups the window's failures by their raw fields, endpoint, HTTP status,
-error, the first ``body_prefix`` characters of the body and three rate-limit header
-flags, with COUNT / MIN / MAX and one example id. Only those distinct rows (a few
+The database groups the window's failures by their raw fields, endpoint, tenant, HTTP
+status, error, the first ``body_prefix`` characters of the body and three rate-limit
+header flags, with COUNT / MIN / MAX and one example id. Only those distinct rows (a few
 thousand even at a million deliveries) come to Python, where their failure signature
 and category are computed and folded (``intel.groups.fold``). The example's real
 response headers are read back by id, so triage sees the actual Retry-After value.
@@ -20,9 +20,16 @@ from datetime import datetime
 from sqlalchemy import Connection, Text, and_, case, cast, func, or_, select
 
 from intel.auth.scope import ALL, TenantScope
-from intel.groups.fold import FailureGroup, FailureRow, fold_rows
+from intel.groups.fold import (
+    FailureGroup,
+    FailureRow,
+    fold_variants,
+    own_group_floor,
+    variants_of,
+)
 from intel.store.schema import deliveries
 from intel.timeutil import ensure_utc
+from intel.triage.result import CATEGORIES
 
 DEFAULT_BODY_PREFIX = 200
 _CHUNK = 500
@@ -53,10 +60,35 @@ def _header_flags():
 
 
 @dataclass(frozen=True, slots=True)
+class CategoryCount:
+    category: str
+    failures: int
+    groups: int
+
+
+@dataclass(frozen=True, slots=True)
 class GroupsResult:
+    """The window's groups, biggest first; ``floor``: the failures a cell needed to be a
+    group of its own (below it, sporadic); ``distinct_rows``: raw rows the database
+    returned; ``distinct_forms``: normalised (endpoint, tenant, signature) variants."""
+
     groups: list[FailureGroup]
     total_failures: int
     distinct_rows: int
+    distinct_forms: int = 0
+    floor: int = 1
+
+    def by_category(self) -> list[CategoryCount]:
+        """Failures and groups per triage category, in display order (categories without
+        failures left out)."""
+        failures: dict[str, int] = {}
+        groups: dict[str, int] = {}
+        for g in self.groups:
+            failures[g.category] = failures.get(g.category, 0) + g.count
+            groups[g.category] = groups.get(g.category, 0) + 1
+        order = [c for c in CATEGORIES if c in failures] + sorted(
+            c for c in failures if c not in CATEGORIES)
+        return [CategoryCount(c, failures[c], groups[c]) for c in order]
 
 
 def failure_rows(
@@ -83,6 +115,7 @@ def failure_rows(
     stmt = (
         select(
             deliveries.c.endpoint,
+            deliveries.c.tenant,
             deliveries.c.http_status,
             deliveries.c.error,
             body,
@@ -91,17 +124,17 @@ def failure_rows(
             func.min(deliveries.c.last_attempt_at).label("first_seen"),
             func.max(deliveries.c.last_attempt_at).label("last_seen"),
             func.min(deliveries.c.id).label("example_id"),
-            func.min(deliveries.c.tenant).label("tenant_min"),
-            func.max(deliveries.c.tenant).label("tenant_max"),
         )
         .where(*where)
-        .group_by(deliveries.c.endpoint, deliveries.c.http_status, deliveries.c.error, body, flags)
+        .group_by(deliveries.c.endpoint, deliveries.c.tenant, deliveries.c.http_status,
+                  deliveries.c.error, body, flags)
     )
     raw = conn.execute(stmt).all()
     headers = _example_headers(conn, [r.example_id for r in raw if int(r.header_flags or 0)])
     return [
         FailureRow(
             endpoint=r.endpoint,
+            tenant=r.tenant,
             http_status=r.http_status,
             error=r.error,
             body=r.body,
@@ -110,8 +143,6 @@ def failure_rows(
             first_seen=_utc(r.first_seen),
             last_seen=_utc(r.last_seen),
             example_id=r.example_id,
-            tenant_min=r.tenant_min,
-            tenant_max=r.tenant_max,
         )
         for r in raw
     ]
@@ -145,17 +176,25 @@ def failure_groups(
     until: datetime,
     tenant: str | None = None,
     body_prefix: int = DEFAULT_BODY_PREFIX,
-    by: str = "signature",
+    per: str = "endpoint",
+    floor: int | None = None,
     scope: TenantScope = ALL,
 ) -> GroupsResult:
-    """The window's failures within ``scope`` folded into groups, biggest first (``by``:
-    see fold_rows)."""
+    """The window's failures within ``scope`` folded into groups, biggest first (``per``
+    and ``floor``: see ``intel.groups.fold``; ``floor`` None: 1.5 % of the window's
+    failures, at least 5)."""
     rows = failure_rows(conn, since=since, until=until, tenant=tenant, body_prefix=body_prefix,
                         scope=scope)
+    total = sum(r.count for r in rows)
+    if floor is None:
+        floor = own_group_floor(total)
+    variants = variants_of(rows)
     return GroupsResult(
-        groups=fold_rows(rows, by=by),
-        total_failures=sum(r.count for r in rows),
+        groups=fold_variants(variants, per=per, floor=floor),
+        total_failures=total,
         distinct_rows=len(rows),
+        distinct_forms=len(variants),
+        floor=max(1, floor),
     )
 
 
@@ -178,4 +217,5 @@ def tenants_with_failures(conn: Connection, *, since: datetime, until: datetime,
     return [t for t in conn.execute(stmt).scalars()]
 
 
-__all__ = ["GroupsResult", "failure_groups", "failure_rows", "tenants_with_failures"]
+__all__ = ["CategoryCount", "GroupsResult", "failure_groups", "failure_rows",
+           "tenants_with_failures"]

@@ -9,7 +9,9 @@ One incident per (type, target) while the anomaly lasts: its ``dedup_key``. Stat
 
 * open: a signal opens (fires, not inhibited) and no incident with its key is active.
 * update: every tick an active incident takes the current numbers (failures, expected
-  baseline, peak, severity); not a transition in the audit sense.
+  baseline, severity) and, when they are its highest yet, they become its peak (when,
+  window, failures, expected: what its headline says — ``intel.incidents.headline``);
+  not a transition in the audit sense. Settling is "recovering" to a reader.
 * escalate: its severity rises from warning to critical.
 * settle: its rule is no longer abnormal: ``normal_since`` is set.
 * relapse: abnormal again while settling: ``normal_since`` is cleared.
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from intel.detect.signals import Baseline, Signal
-from intel.redact import redact_url
+from intel.incidents.headline import RECOVERING, headline_of, incident_state
 
 AUDITED = ("open", "escalate", "settle", "relapse", "resolve", "acknowledge")
 SEVERITY_RANK = {"warning": 0, "critical": 1}
@@ -55,6 +57,11 @@ class Incident:
     # found from the deliveries when it is stored); None: platform-wide or shared, seen
     # only by identities without a tenant limit.
     tenant: str | None = None
+    # Its peak: when the most failures were seen in its window, that window's length and
+    # the failures expected then (its ratio to normal is peak_failures / peak_baseline).
+    peak_at: datetime | None = None
+    peak_window_s: int | None = None
+    peak_baseline: float | None = None
 
     @property
     def is_active(self) -> bool:
@@ -68,10 +75,18 @@ class Incident:
         return Baseline.from_dict(self.details.get("baseline") or {})
 
     @property
+    def state(self) -> str:
+        """``active`` (abnormal), ``recovering`` (settling) or ``resolved``."""
+        return incident_state(self.status, self.normal_since)
+
+    @property
+    def recovering(self) -> bool:
+        return self.state == RECOVERING
+
+    @property
     def headline(self) -> str:
-        return str((self.details.get("last") or self.details.get("opened") or {}).get(
-            "headline", f"{self.type} on {redact_url(self.target)}"
-        ))
+        """Its figures at its peak and now (``intel.incidents.headline``)."""
+        return headline_of(self)
 
     def as_row(self) -> dict:
         return {
@@ -93,6 +108,9 @@ class Incident:
             "ack_note": self.ack_note,
             "details": self.details,
             "tenant": self.tenant,
+            "peak_at": self.peak_at,
+            "peak_window_s": self.peak_window_s,
+            "peak_baseline": self.peak_baseline,
         }
 
     @classmethod
@@ -135,6 +153,11 @@ def _numbers(incident: Incident, signal: Signal, now: datetime, escalate: bool) 
     severity = incident.severity
     if escalate and SEVERITY_RANK[signal.severity] > SEVERITY_RANK[severity]:
         severity = signal.severity
+    # a new peak (the first of equal counts stays; one stored without its figures takes
+    # the first tick that matches it)
+    new_peak = signal.failures > incident.peak_failures or (
+        incident.peak_at is None and signal.failures == incident.peak_failures)
+    peak = _peak(signal, now) if new_peak else {}
     return replace(
         incident,
         current_failures=signal.failures,
@@ -143,7 +166,12 @@ def _numbers(incident: Incident, signal: Signal, now: datetime, escalate: bool) 
         severity=severity,
         updated_at=now,
         details=details,
+        **peak,
     )
+
+
+def _peak(signal: Signal, now: datetime) -> dict:
+    return {"peak_at": now, "peak_window_s": signal.window_s, "peak_baseline": signal.expected}
 
 
 def open_incident(signal: Signal, now: datetime) -> Incident:
@@ -162,6 +190,7 @@ def open_incident(signal: Signal, now: datetime) -> Incident:
         updated_at=now,
         details={"baseline": signal.baseline().to_dict(), "opened": facts, "last": facts},
         tenant=signal.target if signal.type == "tenant_spike" else None,
+        **_peak(signal, now),
     )
 
 

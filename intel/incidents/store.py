@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 WORKER_COLUMNS = (
     "severity", "status", "current_failures", "peak_failures", "baseline", "updated_at",
-    "normal_since", "resolved_at", "details",
+    "normal_since", "resolved_at", "details", "peak_at", "peak_window_s", "peak_baseline",
 )
 ACK_COLUMNS = ("acknowledged_at", "acknowledged_by", "ack_note", "updated_at")
 

@@ -1,58 +1,31 @@
-"""Triage accuracy against operator labels.
+"""Triage accuracy against operator labels: the Insights gauge.
 
-Every label given before ``now`` is compared with what triage answers today for its
-delivery (labels are the truth; triage is computed on demand). Deliveries are grouped in
-SQL by label and failure shape (``intel.insights.shapes``), each shape classified once.
+The same figures as the Accuracy page, ``GET /triage/accuracy`` and ``python -m intel
+triage evaluate`` (``intel.labels.accuracy``, scored by ``intel.triage.evaluate``): every
+label given up to ``now`` against what the rules answer today for its delivery.
 
-``accuracy`` = labelled deliveries whose triage category equals the label / labelled
-deliveries; ``by_label`` gives the same per label category. With a tenant ``scope``
-only the labels of that identity's tenants' deliveries count.
+``accuracy`` is the *strict* accuracy (the prediction is the label; the gauge's target is
+the rollout gate, 85 %, judged on it); ``accepted_accuracy`` also counts the acceptable
+alternatives a label lists. ``by_label`` gives, per label category, the strict share
+(the category's recall) and the accepted share. ``sample_note`` says whether the figure
+is in-sample (labels the rules were written against). With a tenant ``scope`` only the
+labels of that identity's tenants' deliveries count.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from intel.auth.scope import ALL, TenantScope
-from intel.insights._sql import ratio
-from intel.insights.shapes import categories, headers_sample, shape_columns
-from intel.labels.store import labels_in_scope
-from intel.store.schema import deliveries, labels
-from intel.triage import CATEGORIES
+from intel.labels.accuracy import accuracy_report
+from intel.triage.evaluate import ROLLOUT_GATE
 
-#: The seed's target for triage accuracy (and the gauge's green zone).
-ACCURACY_TARGET = 0.85
+#: The gauge's target (its green zone): the rollout gate, on strict accuracy.
+ACCURACY_TARGET = ROLLOUT_GATE
 
 
 def triage_accuracy(engine: Engine, now: datetime, *, scope: TenantScope = ALL) -> dict:
-    label = labels.c.category.label("label")
-    shape = shape_columns()  # the same expressions (and bind parameters) in both clauses
-    stmt = (
-        select(label, *shape, headers_sample(), func.count().label("n"))
-        .select_from(labels.join(deliveries, deliveries.c.id == labels.c.delivery_id))
-        .where(labels.c.labeled_at < now, *labels_in_scope(scope))
-        .group_by(label, *shape)
-    )
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    per: dict[str, list[int]] = {}
-    for row, predicted in zip(rows, categories(rows, start=1), strict=True):
-        counts = per.setdefault(row[0], [0, 0])
-        counts[0] += int(row[-1])
-        counts[1] += int(row[-1]) if predicted == row[0] else 0
-    labelled = sum(n for n, _ in per.values())
-    correct = sum(ok for _, ok in per.values())
-    order = sorted(per, key=lambda c: (CATEGORIES.index(c) if c in CATEGORIES else 99, c))
-    return {
-        "labelled": labelled,
-        "correct": correct,
-        "accuracy": ratio(correct, labelled),
-        "target": ACCURACY_TARGET,
-        "by_label": [
-            {"label": c, "labelled": per[c][0], "correct": per[c][1],
-             "accuracy": ratio(per[c][1], per[c][0])}
-            for c in order
-        ],
-    }
+        return accuracy_report(conn, as_of=now, scope=scope).headline()

@@ -24,6 +24,10 @@ starter set), validated and capped exactly as the import; the deliveries' other 
 
 Import is all-or-nothing: every problem is collected with its line number, and nothing
 is written unless the whole file is good.
+
+Each imported label records its origin (``labels.origin``): ``starter`` for the starter
+set (``data/triage_labels_starter.jsonl``, or labels whose labeler is ``starter-set``),
+otherwise the imported file's name.
 """
 
 from __future__ import annotations
@@ -49,7 +53,9 @@ from intel.labels.store import (
     LabelError,
     check_category,
     check_labeler,
+    check_origin,
     clean_note,
+    origin_of_import,
     save_label,
     sole_tenant_of,
 )
@@ -96,6 +102,7 @@ class ImportSummary:
     unchanged: int = 0
     deliveries_added: int = 0
     by_category: dict[str, int] = field(default_factory=dict)
+    origins: list[str] = field(default_factory=list)  # of the labels created or updated
 
     def describe(self) -> str:
         text = (
@@ -104,6 +111,8 @@ class ImportSummary:
         )
         if self.deliveries_added:
             text += f"; {self.deliveries_added} delivery(ies) added"
+        if self.origins:
+            text += f"; origin {', '.join(self.origins)}"
         return text
 
 
@@ -308,6 +317,7 @@ def import_labels(
     now: datetime,
     source: str = "file",
     scope: TenantScope = ALL,
+    origin: str | None = None,
 ) -> ImportSummary:
     """Write ``records`` in the caller's transaction (all or nothing).
 
@@ -316,8 +326,13 @@ def import_labels(
     is ever created or changed here (the deliveries a JSONL record carries are ignored;
     :func:`add_missing_deliveries` is the import's path for them). Each label is audited
     (``label.create`` / ``label.update``) and the import itself as ``label.import``.
+
+    ``origin`` (default: :func:`~intel.labels.store.origin_of_import` of ``source`` and
+    each record's labeler) is recorded on every created or changed label.
     """
     actor = check_labeler(actor)
+    if origin is not None:
+        origin = check_origin(origin)
     existing = _existing_ids(conn, [r.delivery_id for r in records], scope)
     problems = [
         f"{r.where}: delivery {r.delivery_id!r} is not in the store (a label file only labels "
@@ -329,6 +344,7 @@ def import_labels(
         raise LabelFileError(source, problems)
     summary = ImportSummary(read=len(records))
     for r in records:
+        label_origin = origin or origin_of_import(source, r.labeler)
         outcome = save_label(
             conn,
             delivery_id=r.delivery_id,
@@ -338,8 +354,11 @@ def import_labels(
             note=r.note,
             labeled_at=r.labeled_at,
             actor=actor,
+            origin=label_origin,
         )
         setattr(summary, outcome, getattr(summary, outcome) + 1)
+        if outcome != "unchanged" and label_origin not in summary.origins:
+            summary.origins.append(label_origin)
         summary.by_category[r.category] = summary.by_category.get(r.category, 0) + 1
     record(
         conn,
@@ -354,6 +373,7 @@ def import_labels(
             "updated": summary.updated,
             "unchanged": summary.unchanged,
             "by_category": summary.by_category,
+            "origins": summary.origins,
         },
         tenant=sole_tenant_of(conn, [r.delivery_id for r in records]),
     )

@@ -22,6 +22,23 @@ from intel.timeutil import ensure_utc
 
 MODEL_ENABLED = "triage.model_enabled"
 
+#: Where "Use model in triage" changes what the product says, as the code stands: only
+#: the delivery history's rows and its detail panel classify through
+#: ``intel.labels.modelstore.triage_frame`` (``ui/history.py: product_triage``); every
+#: other place runs the rules alone. The Accuracy page shows this table as it is.
+MODEL_SWITCH_APPLIES: tuple[tuple[str, bool], ...] = (
+    ("Delivery history: each row's category, score and reason", True),
+    ("Delivery detail: the triage panel", True),
+    ("Delivery history: the category filter and its counts", False),
+    ("Failure groups", False),
+    ("Replay advisor: what it recommends replaying", False),
+    ("REST API: a delivery's triage and the delivery lists", False),
+    ("Insights and Explore: categories and the triage accuracy gauge", False),
+    ("Accuracy page and triage evaluate: they score the rules", False),
+    ("Labels queue: the prediction shown", False),
+    ("Incidents: the category breakdown", False),
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Flag:
@@ -60,9 +77,12 @@ def model_enabled(conn: Connection, *, default: bool = False) -> Flag:
 
 
 def set_model_enabled(
-    conn: Connection, enabled: bool, *, actor: str, now: datetime, note: str | None = None
+    conn: Connection, enabled: bool, *, actor: str, now: datetime, note: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
-    """Turn "Use model in triage" on or off; audited as triage.model.enable/disable."""
+    """Turn "Use model in triage" on or off; audited as triage.model.enable/disable
+    (``details``, e.g. the figures the switch was made on, go into the audit entry).
+    ``intel.labels.modelstore.switch_model`` is the checked way to call it."""
     actor = check_labeler(actor)
     set_flag(conn, MODEL_ENABLED, bool(enabled), actor=actor, now=now)
     record(
@@ -73,5 +93,5 @@ def set_model_enabled(
         target_type="setting",
         target_id=MODEL_ENABLED,
         summary=("turned the triage model on" if enabled else "turned the triage model off"),
-        details={"enabled": bool(enabled), "note": note},
+        details={"enabled": bool(enabled), "note": note, **(details or {})},
     )

@@ -2,7 +2,10 @@
 
 A label is the category a careful operator gives a failed delivery (one of
 ``intel.triage.result.CATEGORIES``), with the labeler, when it was first labelled
-(``labeled_at``), when it last changed (``updated_at``) and an optional note. Each
+(``labeled_at``), when it last changed (``updated_at``), an optional note, and its
+``origin``: ``starter`` (the starter set the triage rules were written against),
+``operator`` (given or last changed by an operator), or the name of the file it was
+imported from (:func:`origin_of_import`). Each
 function takes the connection of the caller's transaction and writes its audit event
 (``label.create``, ``label.update``, ``label.delete``) in that same transaction, with
 the labelled delivery's tenant.
@@ -29,6 +32,14 @@ from intel.triage.result import CATEGORIES
 NOTE_MAX = 2000
 _UNSET = object()
 
+#: Origins of a label (besides an imported file's name).
+STARTER = "starter"
+OPERATOR = "operator"
+#: The starter set: the file shipped in ``data/`` and the labeler name its import uses.
+STARTER_FILE = "triage_labels_starter.jsonl"
+STARTER_LABELER = "starter-set"
+ORIGIN_MAX = 200
+
 
 class LabelError(ValueError):
     """A label that cannot be stored; the message says what and which delivery."""
@@ -50,6 +61,12 @@ class Label:
     labeler: str
     labeled_at: datetime
     updated_at: datetime
+    origin: str = OPERATOR
+
+    @property
+    def in_sample(self) -> bool:
+        """The rules were written against this label (the starter set)."""
+        return self.origin == STARTER
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -74,6 +91,25 @@ def check_labeler(labeler: object) -> str:
     return labeler
 
 
+def check_origin(origin: object) -> str:
+    if not isinstance(origin, str) or not origin.strip():
+        raise LabelError("a label's origin is required (starter, operator or a file name)")
+    origin = origin.strip()
+    if len(origin) > ORIGIN_MAX:
+        raise LabelError(f"label origin is longer than {ORIGIN_MAX} characters")
+    return origin
+
+
+def origin_of_import(source: object, labeler: object = None) -> str:
+    """The origin of a label read from a file named ``source``: ``starter`` for the
+    starter set (its file name, or its labeler name ``starter-set``), else the file's
+    name (without its directory)."""
+    name = str(source or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if name == STARTER_FILE or labeler == STARTER_LABELER:
+        return STARTER
+    return check_origin(name[:ORIGIN_MAX] or "file")
+
+
 def clean_note(note: object) -> str | None:
     if note is None:
         return None
@@ -93,6 +129,7 @@ def _row_to_label(row) -> Label:
         labeler=row.labeler,
         labeled_at=row.labeled_at,
         updated_at=row.updated_at,
+        origin=row.origin,
     )
 
 
@@ -141,13 +178,16 @@ def create_label(
     note: str | None = None,
     labeled_at: datetime | None = None,
     actor: str | None = None,
+    origin: str = OPERATOR,
 ) -> Label:
     """Label a delivery that has no label yet (``LabelExists`` otherwise).
 
     ``actor`` is who performs the action for the audit trail (default: the labeler; an
-    import names the importing operator while keeping the file's labeler).
+    import names the importing operator while keeping the file's labeler). ``origin``:
+    ``operator`` unless an import says otherwise.
     """
     category = check_category(category)
+    origin = check_origin(origin)
     labeler = check_labeler(labeler)
     actor = check_labeler(actor) if actor is not None else labeler
     note = clean_note(note)
@@ -171,6 +211,7 @@ def create_label(
                 labeler=labeler,
                 labeled_at=labeled_at,
                 updated_at=now,
+                origin=origin,
             )
         )
     except IntegrityError:  # labelled by someone else since we looked: the caller rolls back
@@ -184,10 +225,10 @@ def create_label(
         target_id=delivery_id,
         summary=f"labelled {category}",
         details={"category": category, "note": note, "labeler": labeler,
-                 "labeled_at": to_rfc3339(labeled_at)},
+                 "labeled_at": to_rfc3339(labeled_at), "origin": origin},
         tenant=tenant,
     )
-    return Label(delivery_id, category, note, labeler, labeled_at, now)
+    return Label(delivery_id, category, note, labeler, labeled_at, now, origin)
 
 
 def update_label(
@@ -199,9 +240,11 @@ def update_label(
     category: str | None = None,
     note: object = _UNSET,
     labeler: str | None = None,
+    origin: str = OPERATOR,
 ) -> Label:
     """Change a label's category and/or note; the editor (``actor``) becomes its
-    labeler unless ``labeler`` names another (an import keeps the file's labeler).
+    labeler unless ``labeler`` names another (an import keeps the file's labeler), and
+    the label's origin becomes ``origin`` (an operator's edit makes it ``operator``).
 
     ``labeled_at`` keeps the first labelling time; ``updated_at`` becomes ``now``.
     Pass ``note=None`` to clear the note; leave it out to keep it.
@@ -214,10 +257,12 @@ def update_label(
         raise LabelNotFound(f"delivery {delivery_id!r} has no label to update")
     new_category = check_category(category) if category is not None else before.category
     new_note = before.note if note is _UNSET else clean_note(note)
+    origin = check_origin(origin)
     conn.execute(
         update(labels)
         .where(labels.c.delivery_id == delivery_id)
-        .values(category=new_category, note=new_note, labeler=new_labeler, updated_at=now)
+        .values(category=new_category, note=new_note, labeler=new_labeler, updated_at=now,
+                origin=origin)
     )
     record(
         conn,
@@ -233,12 +278,14 @@ def update_label(
         ),
         details={
             "before": {"category": before.category, "note": before.note,
-                       "labeler": before.labeler},
-            "after": {"category": new_category, "note": new_note, "labeler": new_labeler},
+                       "labeler": before.labeler, "origin": before.origin},
+            "after": {"category": new_category, "note": new_note, "labeler": new_labeler,
+                      "origin": origin},
         },
         tenant=delivery_tenant(conn, delivery_id),
     )
-    return Label(delivery_id, new_category, new_note, new_labeler, before.labeled_at, now)
+    return Label(delivery_id, new_category, new_note, new_labeler, before.labeled_at, now,
+                 origin)
 
 
 def delete_label(conn: Connection, *, delivery_id: str, actor: str, now: datetime) -> Label:
@@ -272,11 +319,13 @@ def save_label(
     note: str | None = None,
     labeled_at: datetime | None = None,
     actor: str | None = None,
+    origin: str = OPERATOR,
 ) -> str:
     """Create or update (import): returns ``created``, ``updated`` or ``unchanged``.
 
     An import keeps the file's labeler and labelling time, so an export imported
-    again is the same set of labels; ``actor`` (default: the labeler) is audited.
+    again is the same set of labels; ``actor`` (default: the labeler) is audited. A
+    created or updated label gets ``origin``; an unchanged one keeps its own.
     """
     category = check_category(category)
     labeler = check_labeler(labeler)
@@ -285,7 +334,7 @@ def save_label(
     existing = get_label(conn, delivery_id)
     if existing is None:
         create_label(conn, delivery_id=delivery_id, category=category, labeler=labeler,
-                     now=now, note=note, labeled_at=labeled_at, actor=actor)
+                     now=now, note=note, labeled_at=labeled_at, actor=actor, origin=origin)
         return "created"
     labeled_at = ensure_utc(labeled_at) if labeled_at else existing.labeled_at
     if (existing.category, existing.note, existing.labeler, existing.labeled_at) == (
@@ -293,7 +342,7 @@ def save_label(
     ):
         return "unchanged"
     update_label(conn, delivery_id=delivery_id, actor=actor, now=now, category=category,
-                 note=note, labeler=labeler)
+                 note=note, labeler=labeler, origin=origin)
     if labeled_at != existing.labeled_at:
         conn.execute(
             update(labels).where(labels.c.delivery_id == delivery_id).values(labeled_at=labeled_at)

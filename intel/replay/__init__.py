@@ -2,7 +2,9 @@
 
 * ``engine.replay_single`` / ``engine.replay_now``: replay one delivery, or a list as a job,
   in this process.
-* ``jobs``: create (with preview), cancel, progress, summary, claims.
+* ``jobs``: create (with preview and claims), ``create_recommended_job`` (the one
+  "replay the recommendation"), cancel, progress, summary, claims.
+* ``states``: item, job and claim states; the outcome rule (succeeded / failed / unknown).
 * ``runner``: the job runner (concurrency, rate, Retry-After, circuit breaker, resume).
 * ``background``: start a runner as a detached process (what the app does).
 * ``safety``: outbound SSRF policy and the pinned connection; ``signing``: Standard Webhooks.
@@ -13,8 +15,10 @@ from intel.replay.engine import SingleOutcome, replay_now, replay_single
 from intel.replay.jobs import (
     JobError,
     Preview,
+    RecommendedJob,
     UnknownDeliveries,
     create_job,
+    create_recommended_job,
     job_progress,
     job_summary,
     preview_replay,
@@ -25,10 +29,12 @@ from intel.replay.runner import RunResult, resume_stale_jobs, run_job
 __all__ = [
     "JobError",
     "Preview",
+    "RecommendedJob",
     "RunResult",
     "SingleOutcome",
     "UnknownDeliveries",
     "create_job",
+    "create_recommended_job",
     "job_progress",
     "job_summary",
     "preview_replay",

@@ -41,16 +41,20 @@ def replay_single(
     now: datetime | None = None,
     verify=True,
     scope: TenantScope = ALL,
+    resend_unknown: bool = False,
 ) -> SingleOutcome:
     """Replay one delivery now, in this process (a one-item job of source ``single``).
 
-    Goes through the same claim as bulk jobs, so it never overlaps a job sending the
-    same delivery, and is audited as ``replay.single``. Raises ``JobError`` /
-    ``UnknownDeliveries`` on bad input (a delivery outside ``scope`` is unknown).
+    Goes through the same claim as bulk jobs, so it never overlaps a job holding the
+    same delivery, and is audited as ``replay.single``. A delivery whose earlier replay
+    had an unknown outcome is skipped unless ``resend_unknown`` (the operator's
+    deliberate resend: same ``webhook-id``, audited as ``replay.unknown.resend``).
+    Raises ``JobError`` / ``UnknownDeliveries`` on bad input (a delivery outside
+    ``scope`` is unknown).
     """
     job_id, _preview = J.create_job(
         engine, [delivery_id], operator=operator, source="single", now=now or utcnow(),
-        record_audit=False, scope=scope,
+        record_audit=False, scope=scope, resend_unknown=resend_unknown,
     )
     run_job(engine, job_id, settings, operator=operator, verify=verify)
     with engine.connect() as conn:
@@ -79,11 +83,12 @@ def replay_now(
     on_created: Callable[[str, J.Preview], None] | None = None,
     on_progress: Callable[[dict], None] | None = None,
     verify=True,
+    resend_unknown: bool = False,
 ) -> RunResult:
     """Create a job over ``delivery_ids`` and run it here until it finishes."""
     job_id, preview = J.create_job(
         engine, delivery_ids, operator=operator, source=source, now=now or utcnow(),
-        filters=filters,
+        filters=filters, resend_unknown=resend_unknown,
     )
     if on_created is not None:
         on_created(job_id, preview)

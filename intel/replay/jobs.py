@@ -2,9 +2,16 @@
 
 A job is persisted before anything is sent: ``create_job`` writes the job (status
 ``pending``), one ``replay_items`` row per delivery in order, the preview (count,
-endpoints, tenants, filters) and the ``replay.job.create`` audit event, in one
-transaction. A runner (``intel.replay.runner``) then takes it. Progress is read from the
-items (``job_progress``); ``job_summary`` is the CONTRACTS §4 JSON.
+endpoints, tenants, filters), the claims of the deliveries no other job holds (the job
+keeps them until it finishes: every other job skips them, see ``intel.replay.states``)
+and the ``replay.job.create`` audit event, in one transaction. A runner
+(``intel.replay.runner``) then takes it. Progress is read from the items
+(``job_progress``); ``job_summary`` is the CONTRACTS §4 JSON.
+
+``create_recommended_job`` is the one way to "replay the recommendation" (the app, the
+API and the CLI call it): it asks the advisor now and creates the job with the same
+provenance everywhere (source ``advisor``, the advice's window and confidence, where it
+was launched from).
 
 Tenant scope (CONTRACTS §6). A tenant-scoped identity sees a job only when *every* item's
 delivery is of one of its tenants (a job that touched another tenant's delivery, or one
@@ -21,8 +28,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, case, func, or_, select, update
 
 from intel import audit
 from intel.auth.scope import ALL, TenantScope
@@ -77,16 +85,20 @@ class Preview:
     already_delivered: int = 0
     without_payload: int = 0
     already_replayed: int = 0
-    claimed_elsewhere: int = 0
+    claimed_elsewhere: int = 0  # in another unfinished job (skipped: "in another job")
+    outcome_unknown: int = 0  # an earlier replay's outcome is unknown
+    other_jobs: list[str] = field(default_factory=list)  # the jobs holding them (first 20)
+    resend_unknown: bool = False  # the operator resends the unknown ones deliberately
     filters: dict = field(default_factory=dict)
 
     @property
     def to_send(self) -> int:
         """Items expected to go out (the rest will be skipped or refused)."""
+        held_unknown = 0 if self.resend_unknown else self.outcome_unknown
         return max(
             0,
             self.count - self.already_delivered - self.without_payload - self.already_replayed
-            - self.claimed_elsewhere,
+            - self.claimed_elsewhere - held_unknown,
         )
 
     def to_dict(self) -> dict:
@@ -109,6 +121,7 @@ def _preview_rows(conn: Connection, ids: list[str], scope: TenantScope = ALL) ->
                     deliveries.c.status,
                     I.payload_missing().label("no_payload"),
                     replay_claims.c.state.label("claim"),
+                    replay_claims.c.job_id.label("claim_job"),
                 )
                 .select_from(
                     deliveries.outerjoin(
@@ -121,11 +134,13 @@ def _preview_rows(conn: Connection, ids: list[str], scope: TenantScope = ALL) ->
     return rows
 
 
-def _build_preview(rows, ids: list[str], filters: dict | None) -> Preview:
+def _build_preview(rows, ids: list[str], filters: dict | None,
+                   resend_unknown: bool = False) -> Preview:
     found = {r.id for r in rows}
     per_endpoint: Counter = Counter()
     tenants: set[str] = set()
-    preview = Preview(filters=dict(filters or {}))
+    others: dict[str, None] = {}
+    preview = Preview(filters=dict(filters or {}), resend_unknown=resend_unknown)
     for r in rows:
         per_endpoint[(r.endpoint, r.tenant)] += 1
         tenants.add(r.tenant)
@@ -133,10 +148,14 @@ def _build_preview(rows, ids: list[str], filters: dict | None) -> Preview:
             preview.already_delivered += 1
         elif r.claim == S.CLAIM_SUCCEEDED:
             preview.already_replayed += 1
+        elif r.claim == S.CLAIM_UNKNOWN:
+            preview.outcome_unknown += 1
         elif r.claim is not None:
             preview.claimed_elsewhere += 1
+            others.setdefault(r.claim_job, None)
         elif r.no_payload:
             preview.without_payload += 1
+    preview.other_jobs = sorted(others)[:20]
     preview.count = len(rows)
     preview.unknown_ids = [i for i in ids if i not in found]
     preview.endpoints = [
@@ -148,12 +167,12 @@ def _build_preview(rows, ids: list[str], filters: dict | None) -> Preview:
 
 
 def preview_replay(engine: Engine, delivery_ids: Iterable[str], filters: dict | None = None,
-                   *, scope: TenantScope = ALL) -> Preview:
+                   *, scope: TenantScope = ALL, resend_unknown: bool = False) -> Preview:
     """The preview of replaying ``delivery_ids`` (nothing is written); ids outside
     ``scope`` are unknown ids."""
     ids = _unique(delivery_ids)
     with engine.connect() as conn:
-        return _build_preview(_preview_rows(conn, ids, scope), ids, filters)
+        return _build_preview(_preview_rows(conn, ids, scope), ids, filters, resend_unknown)
 
 
 def create_job(
@@ -166,12 +185,20 @@ def create_job(
     filters: dict | None = None,
     record_audit: bool = True,
     scope: TenantScope = ALL,
+    resend_unknown: bool = False,
+    recommended_at_mark: int | None = None,
 ) -> tuple[str, Preview]:
-    """Persist a job over ``delivery_ids`` (in that order). Nothing is sent yet.
+    """Persist a job over ``delivery_ids`` (in that order) and claim its deliveries that
+    no other job holds. Nothing is sent yet.
 
-    Raises ``UnknownDeliveries`` (nothing written) when an id is not in the store or its
-    tenant is outside ``scope`` (the same error, so it does not reveal which), and
-    ``JobError`` for an empty list, a missing operator or an unknown source.
+    ``resend_unknown``: an operator's deliberate resend: deliveries whose earlier replay
+    had an unknown outcome are sent again (same ``webhook-id``); without it they are
+    skipped. ``recommended_at_mark``: the ids are a recommendation computed at this
+    ``items.replay_mark``; deliveries replayed since are skipped (the advice was stale
+    for them: a job held them meanwhile). Raises ``UnknownDeliveries`` (nothing
+    written) when an id is not in the store or its tenant is outside ``scope`` (the same
+    error, so it does not reveal which), and ``JobError`` for an empty list, a missing
+    operator or an unknown source.
     """
     if not operator or not operator.strip():
         raise JobError("an operator name is required to create a replay job")
@@ -183,7 +210,7 @@ def create_job(
     job_id = new_job_id(now)
     with engine.begin() as conn:
         rows = _preview_rows(conn, ids, scope)
-        preview = _build_preview(rows, ids, filters)
+        preview = _build_preview(rows, ids, filters, resend_unknown)
         if preview.unknown_ids:
             raise UnknownDeliveries(preview.unknown_ids)
         endpoint_of = {r.id: r.endpoint for r in rows}
@@ -197,6 +224,7 @@ def create_job(
                 total=len(ids),
                 preview=preview.to_dict(),
                 cancel_requested=False,
+                resend_unknown=bool(resend_unknown),
             )
         )
         conn.execute(
@@ -213,6 +241,10 @@ def create_job(
                 for pos, did in enumerate(ids)
             ],
         )
+        I.take_claims(conn, job_id, ids, now)
+        I.skip_held_elsewhere(conn, job_id, ids, now)
+        if recommended_at_mark is not None:
+            I.skip_replayed_since(conn, job_id, ids, recommended_at_mark, now)
         if record_audit:
             audit.record(
                 conn,
@@ -222,9 +254,13 @@ def create_job(
                 target_type="replay_job",
                 target_id=job_id,
                 summary=f"replay job of {len(ids)} deliveries to {len(preview.endpoints)} "
-                f"endpoint(s) created ({source})",
+                f"endpoint(s) created ({source})"
+                + (", resending unknown outcomes" if resend_unknown else ""),
                 details={
                     "source": source,
+                    "resend_unknown": bool(resend_unknown),
+                    "in_other_jobs": preview.claimed_elsewhere,
+                    "outcome_unknown": preview.outcome_unknown,
                     "count": len(ids),
                     "endpoints": len(preview.endpoints),
                     "tenants": preview.tenants[:50],
@@ -235,6 +271,79 @@ def create_job(
                 tenant=preview.tenants[0] if len(preview.tenants) == 1 else None,
             )
     return job_id, preview
+
+
+@dataclass(frozen=True)
+class RecommendedJob:
+    """What ``create_recommended_job`` did: ``job_id`` None when nothing is recommended
+    (``advice["reasoning"]`` says why)."""
+
+    job_id: str | None
+    preview: Preview | None
+    advice: dict
+
+    @property
+    def created(self) -> bool:
+        return self.job_id is not None
+
+
+LAUNCHED_FROM = ("app", "api", "cli")
+
+
+def create_recommended_job(
+    engine: Engine,
+    *,
+    operator: str,
+    now: datetime,
+    launched_from: str,
+    scope: TenantScope = ALL,
+    tenant: str | None = None,
+    since: datetime | str | None = None,
+    settings=None,
+) -> RecommendedJob:
+    """"Replay the recommendation": ask the advisor now (``tenant``, ``since`` within
+    ``scope``, at ``now``) and persist a job over its ``recommended_ids``, source
+    ``advisor``. The one way the app, the API and the CLI do it, so the job records the
+    same provenance everywhere: filters ``tenant``, ``since``, ``until``,
+    ``confidence``, ``recommended`` (the count) and ``launched_from`` (app | api | cli).
+
+    The advice is computed here, not passed in: deliveries another unfinished job holds
+    are "in progress" for the advisor and are not in it (a second "replay the
+    recommendation" while a job runs gets only what is not in that job); one that still
+    slips in between (a job created meanwhile) is skipped "in another job" by the
+    runner. Nothing is sent here: start a runner (``run_job`` or
+    ``intel.replay.background.launch``) when ``job_id`` is set.
+
+    Raises ``ValueError`` for a ``since`` the advisor cannot read, ``JobError`` for a
+    missing operator or an unknown ``launched_from``.
+    """
+    from intel.advisor import get_replay_recommendations
+    from intel.settings.replay import ReplaySettings
+
+    if not operator or not operator.strip():
+        raise JobError("an operator name is required to create a replay job")
+    if launched_from not in LAUNCHED_FROM:
+        raise JobError(f"unknown launched_from {launched_from!r} "
+                       f"(one of {', '.join(LAUNCHED_FROM)})")
+    with engine.connect() as conn:
+        mark = I.replay_mark(conn)  # before the advice: what is replayed after it is stale
+    advice = get_replay_recommendations(
+        engine, tenant, since, now=now, settings=settings or ReplaySettings(), scope=scope,
+    )
+    ids = advice["recommended_ids"]
+    if not ids:
+        return RecommendedJob(None, None, advice)
+    filters = {
+        "tenant": advice["tenant"],
+        "since": advice["since"],
+        "until": advice["until"],
+        "confidence": advice["confidence"],
+        "recommended": len(ids),
+        "launched_from": launched_from,
+    }
+    job_id, preview = create_job(engine, ids, operator=operator, source="advisor", now=now,
+                                 filters=filters, scope=scope, recommended_at_mark=mark)
+    return RecommendedJob(job_id, preview, advice)
 
 
 def visible(scope: TenantScope):
@@ -340,12 +449,13 @@ def job_progress(engine: Engine, job_id: str, now: datetime | None = None,
         if job is None:
             return None
         counts = I.state_counts(conn, job_id)
+        others = I.in_other_jobs(conn, job_id)
         notes = conn.execute(
             select(replay_items.c.endpoint, replay_items.c.state, replay_items.c.reason,
                    func.count().label("n"))
             .where(
                 replay_items.c.job_id == job_id,
-                replay_items.c.state.in_((S.SKIPPED, S.REFUSED, S.INTERRUPTED)),
+                replay_items.c.state.in_((S.SKIPPED, S.REFUSED, S.UNKNOWN, S.INTERRUPTED)),
             )
             .group_by(replay_items.c.endpoint, replay_items.c.state, replay_items.c.reason)
             .order_by(func.count().desc())
@@ -371,6 +481,8 @@ def job_progress(engine: Engine, job_id: str, now: datetime | None = None,
         "fraction": (done / job["total"]) if job["total"] else 1.0,
         "counts": counts,
         **{k: v for k, v in summary.items() if k != "total"},
+        "in_other_jobs": others,
+        "resend_unknown": bool(job.get("resend_unknown")),
         "notes": [
             {"endpoint": ep, "state": st, "reason": reason, "count": int(n)}
             for ep, st, reason, n in notes
@@ -393,10 +505,13 @@ def job_summary(engine: Engine, job_id: str, *, include_items: bool = True,
         "attempted": progress["attempted"],
         "succeeded": progress["succeeded"],
         "failed": progress["failed"],
+        "unknown": progress["unknown"],
         "skipped": progress["skipped"],
         "refused": progress["refused"],
         "cancelled": progress["cancelled"],
         "interrupted": progress["interrupted"],
+        "outcome_unknown": progress["outcome_unknown"],
+        "in_other_jobs": progress["in_other_jobs"],
         "pending": progress["pending"],
         "total": progress["total"],
         "endpoints": progress["endpoints"],
@@ -410,13 +525,17 @@ def job_summary(engine: Engine, job_id: str, *, include_items: bool = True,
                     replay_items.c.state,
                     replay_items.c.http_status,
                     replay_items.c.reason,
+                    replay_items.c.blocked_by,
                 )
                 .where(replay_items.c.job_id == job_id)
                 .order_by(replay_items.c.position)
             ).all()
+        # "outcome": the item's state (succeeded, failed, unknown, skipped, refused,
+        # cancelled, interrupted); "in_job": the job that held a delivery skipped for it.
         out["deliveries"] = [
             {"id": r.delivery_id, "endpoint": r.endpoint, "outcome": r.state,
-             "http_status": r.http_status, "reason": r.reason}
+             "http_status": r.http_status, "reason": r.reason,
+             **({"in_job": r.blocked_by} if r.blocked_by else {})}
             for r in rows
         ]
     return out
@@ -461,6 +580,62 @@ def stale_job_ids(engine: Engine, now: datetime, stale_after_s: float) -> list[s
         )
 
 
+class ReplayActivity(NamedTuple):
+    """``activity_token``: ``jobs`` changes whenever a replay job is created, starts,
+    finishes or is cancelled; ``unknown`` whenever an outcome becomes (or stops being)
+    unknown. Hashable: a cache key."""
+
+    jobs: str
+    unknown: str
+
+
+def activity_token(engine: Engine) -> ReplayActivity:
+    """What the advisor's answer depends on in the replay tables, as a cache key: it
+    changes when a job is created, starts, finishes or is cancelled (its deliveries
+    become "in progress", then replayed or free again) and when an outcome becomes or
+    stops being unknown. Cheap to read (a few indexed aggregates). Not scoped: it is
+    never shown, only compared."""
+    jobs = replay_jobs.c
+    with engine.connect() as conn:
+        by_status = conn.execute(
+            select(jobs.status, func.count(), func.max(jobs.created_at),
+                   func.max(jobs.finished_at))
+            .group_by(jobs.status)
+            .order_by(jobs.status)
+        ).all()
+        live = conn.execute(
+            select(jobs.id, jobs.status, jobs.cancel_requested)
+            .where(jobs.status.in_(S.JOB_LIVE))
+            .order_by(jobs.id)
+            .limit(50)
+        ).all()
+        unknown = conn.execute(
+            select(func.count(), func.max(replay_claims.c.claimed_at))
+            .where(replay_claims.c.state == S.CLAIM_UNKNOWN)
+        ).one()
+    parts = [f"{st}:{n}:{to_rfc3339(c)}:{to_rfc3339(f)}" for st, n, c, f in by_status]
+    parts += [f"{i}:{st}:{int(bool(cancel))}" for i, st, cancel in live]
+    return ReplayActivity("|".join(parts), f"{unknown[0]}:{to_rfc3339(unknown[1])}")
+
+
+def live_jobs(engine: Engine, *, scope: TenantScope = ALL, limit: int = 20) -> list[dict]:
+    """Unfinished jobs (pending or running) ``scope`` may see, oldest first, with their
+    done/total counts (for the advisor panel)."""
+    items = replay_items.c
+    done = func.sum(case((items.state.in_(S.TERMINAL), 1), else_=0))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(replay_jobs.c.id, replay_jobs.c.status, replay_jobs.c.source,
+                   replay_jobs.c.created_by, replay_jobs.c.created_at, replay_jobs.c.total,
+                   select(done).where(items.job_id == replay_jobs.c.id)
+                   .scalar_subquery().label("done"))
+            .where(replay_jobs.c.status.in_(S.JOB_LIVE), *visible(scope))
+            .order_by(replay_jobs.c.created_at, replay_jobs.c.id)
+            .limit(limit)
+        ).mappings().all()
+    return [dict(r, done=int(r["done"] or 0)) for r in rows]
+
+
 def _claim_where(delivery_id: str, scope: TenantScope) -> list:
     clauses = [replay_claims.c.delivery_id == delivery_id]
     if not scope.unrestricted:
@@ -484,11 +659,13 @@ def claim_of(engine: Engine, delivery_id: str, *, scope: TenantScope = ALL) -> d
 
 def release_claim(engine: Engine, delivery_id: str, *, operator: str, now: datetime,
                   scope: TenantScope = ALL) -> bool:
-    """Release an ``unknown`` claim (an interrupted replay) so the delivery can be sent again.
+    """Release an ``unknown`` claim so the delivery can be sent again by any replay.
 
-    The operator asserts the receiver did not get it (or accepts a duplicate). Claims in
-    flight or of a success are not released, nor a delivery outside ``scope``. Audited as
-    ``replay.claim.release``.
+    The operator asserts the receiver did not get it (or accepts a duplicate). Prefer a
+    deliberate resend (``create_job(..., resend_unknown=True)``, ``replay_single(...,
+    resend_unknown=True)``): it keeps the claim until the resend's own outcome is known.
+    Claims in flight or of a success are not released, nor a delivery outside ``scope``.
+    Audited as ``replay.claim.release``.
     """
     if not operator or not operator.strip():
         raise JobError("an operator name is required to release a claim")
@@ -511,7 +688,7 @@ def release_claim(engine: Engine, delivery_id: str, *, operator: str, now: datet
             at=now,
             target_type="delivery",
             target_id=delivery_id,
-            summary=f"released the interrupted replay claim of {delivery_id} "
+            summary=f"released the unknown-outcome replay claim of {delivery_id} "
             f"(job {claim['job_id']})",
             details={"job_id": claim["job_id"]},
             tenant=conn.execute(

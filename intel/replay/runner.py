@@ -3,9 +3,11 @@
 One runner owns a job at a time: it takes the job with a conditional update (pending, or
 running with a stale heartbeat, or failed when resumed explicitly) and beats every
 ``replay.heartbeat_s``; a runner that finds its beat refused has lost the job and stops
-sending. On taking a job it marks items a dead runner left ``sending`` as
-``interrupted`` (never re-sent: at most once, see ``intel.replay.items``), then sends
-the ``pending`` ones:
+sending, and a runner that lost the job (paused past ``replay.runner_stale_after_s`` and
+taken over) claims nothing more: every claim checks it still owns the job. On taking a
+job it marks items a dead runner left ``sending`` as ``interrupted`` (an unknown
+outcome: never re-sent automatically, see ``intel.replay.states``), then sends the
+``pending`` ones:
 
 * per endpoint at most ``replay.per_endpoint_concurrency`` in flight, in item order;
 * across the job at most ``replay.global_rate_per_s`` started per second and
@@ -15,8 +17,11 @@ the ``pending`` ones:
   is sent again after the pause, up to ``replay.rate_limit_retries`` times; a wait longer
   than ``replay.max_retry_after_s`` (``inf``, ``1e300`` ...) stops the endpoint's items;
 * endpoint URLs in summaries, audit details and log lines are shown without credentials;
-* ``replay.circuit_breaker_failures`` consecutive failures on an endpoint stop its
-  remaining items (skipped, with the reason);
+* a send that may have reached the receiver without an answer (a timeout after the
+  request was written, a dropped connection) ends ``unknown``: never sent again
+  automatically;
+* ``replay.circuit_breaker_failures`` consecutive failures or unknown outcomes on an
+  endpoint stop its remaining items (skipped, with the reason);
 * a cancel request is read at each heartbeat: nothing more is sent, items in flight
   finish, the rest become ``cancelled``.
 
@@ -45,6 +50,7 @@ from functools import partial
 
 import httpx
 from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from intel import audit
 from intel.redact import redact_text, redact_url
@@ -56,6 +62,7 @@ from intel.replay.sender import (
     RATE_LIMITED,
     REFUSED,
     SUCCEEDED,
+    UNKNOWN,
     SendResult,
     make_client,
     plan_rate_limit,
@@ -335,8 +342,12 @@ class JobRunner:
             return True, bool(cancel)
 
     async def _claim(self, delivery_id: str):
+        resend = bool(self.job.get("resend_unknown"))
         return await self._writes.submit(
-            delivery_id, lambda conn: I.claim_item(conn, self.job_id, delivery_id, self.clock())
+            delivery_id,
+            lambda conn: I.claim_item(conn, self.job_id, delivery_id, self.clock(),
+                                      runner_id=self.runner_id, resend_unknown=resend,
+                                      operator=self._operator),
         )
 
     async def _finish(self, delivery_id: str, result: SendResult,
@@ -421,7 +432,8 @@ class JobRunner:
                     target_id=self.job_id,
                     summary=(
                         f"replay job {self.job_id} {status}: {summary['succeeded']} succeeded, "
-                        f"{summary['failed']} failed, {summary['skipped']} skipped, "
+                        f"{summary['failed']} failed, {summary['unknown']} unknown, "
+                        f"{summary['skipped']} skipped, "
                         f"{summary['refused']} refused, {summary['cancelled']} cancelled, "
                         f"{summary['interrupted']} interrupted"
                     ),
@@ -431,7 +443,17 @@ class JobRunner:
             return summary
 
     def _mark_failed(self, error: str) -> None:
+        """The runner failed: items it left in flight are unknown outcomes
+        (``interrupted``), the claims of items it never sent are released (a resume
+        claims them again), the job is ``failed`` (resumable)."""
         with self.engine.begin() as conn:
+            owner = conn.execute(
+                select(replay_jobs.c.runner_id).where(replay_jobs.c.id == self.job_id)
+            ).scalar()
+            if owner == self.runner_id:
+                I.recover_interrupted(conn, self.job_id, operator=self._operator,
+                                      now=self.clock())
+                I.release_queued(conn, self.job_id)
             conn.execute(
                 update(replay_jobs)
                 .where(replay_jobs.c.id == self.job_id,
@@ -664,7 +686,7 @@ class JobRunner:
         if result.outcome == SUCCEEDED:
             ep.succeeded += 1
             ep.consecutive_failures = 0
-        elif result.outcome == FAILED:
+        elif result.outcome in (FAILED, UNKNOWN):
             ep.consecutive_failures += 1
             if ep.consecutive_failures >= s.circuit_breaker_failures and ep.stopped is None:
                 last = f"HTTP {result.http_status}" if result.http_status else result.error
@@ -722,5 +744,13 @@ def resume_stale_jobs(
     results = []
     for job_id in J.stale_job_ids(engine, now, settings.runner_stale_after_s):
         log.info("replay job %s: nobody runs it (stale or never started); resuming", job_id)
-        results.append(run_job(engine, job_id, settings))
+        try:
+            results.append(run_job(engine, job_id, settings))
+        except DBAPIError as exc:
+            # e.g. a deadlock with a stalled runner that resumed meanwhile: the job is left
+            # as it was (never half-taken: one transaction), for the next runner
+            log.warning("replay job %s: could not be resumed now: %s", job_id,
+                        redact_text(str(exc).splitlines()[0]))
+            results.append(RunResult(job_id, False, "unknown", {},
+                                     f"replay job {job_id} could not be resumed now"))
     return results

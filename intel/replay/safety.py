@@ -204,7 +204,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
                 addresses = await resolve_checked(host, port, self.policy, self.resolver)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"DNS: resolving {host} timed out") from None
-        except socket.gaierror as exc:
+        except OSError as exc:  # socket.gaierror, or a resolver's own error: nothing sent
             raise httpcore.ConnectError(f"DNS: cannot resolve {host}: {exc}") from None
         last: Exception | None = None
         for address in addresses:

@@ -40,12 +40,35 @@ USER_AGENT = f"AetherLink-Replay/{__version__}"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 REFUSED = "refused"
+UNKNOWN = "unknown"  # the request may have been received (see ``classify_error``)
 RATE_LIMITED = "rate_limited"  # a 429: the receiver refused it; may be sent again later
+
+#: Transport errors raised before any byte of the request can have reached the receiver:
+#: DNS, connection refused, connect or TLS handshake failure or timeout (httpx raises
+#: ``ConnectError``/``ConnectTimeout`` for all of them), no free pooled connection, a URL
+#: or request httpx would not send.
+NEVER_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+    httpx.InvalidURL,
+)
+
+
+def classify_error(exc: BaseException) -> str:
+    """The outcome of a send that raised ``exc`` before a response status arrived:
+    ``failed`` when the request provably never left (``NEVER_SENT``), else ``unknown``
+    (a read or write timeout, a connection closed or reset after connecting, anything
+    unforeseen: the receiver may have the request)."""
+    return FAILED if isinstance(exc, NEVER_SENT) else UNKNOWN
 
 
 @dataclass(frozen=True)
 class SendResult:
-    """What one send did. ``outcome`` is succeeded | failed | refused | rate_limited."""
+    """What one send did. ``outcome`` is succeeded | failed | refused | unknown |
+    rate_limited (see ``intel.replay.states`` for the outcome rule)."""
 
     outcome: str
     started_at: datetime
@@ -277,28 +300,32 @@ async def send_replay(
         headers.update(extra_headers)
     target = outbound_url(url, forward_credentials)
     t0 = time.perf_counter()
+    status: int | None = None
+    resp_headers: list = []
+    chunks: list[bytes] = []
+    limit = body_excerpt_chars * 4  # bytes enough for that many characters
     try:
         async with client.stream("POST", target, content=message.body, headers=headers) as resp:
-            chunks: list[bytes] = []
+            # The receiver answered: from here on its status is the outcome, even if
+            # reading the body fails.
+            status = resp.status_code
+            resp_headers = list(resp.headers.raw)
             size = 0
-            limit = body_excerpt_chars * 4  # bytes enough for that many characters
             async for chunk in resp.aiter_bytes():
                 if size < limit:
                     chunks.append(chunk)
                 size += len(chunk)
                 if size >= limit:
                     break
-            raw = b"".join(chunks)[:limit]
-            status = resp.status_code
-            resp_headers = list(resp.headers.raw)
     except OutboundRefused as exc:
         return SendResult(REFUSED, started, clock(), error=redact_text(str(exc)),
                           duration_ms=0.0)
     except (httpx.HTTPError, OSError) as exc:
-        duration = (time.perf_counter() - t0) * 1000.0
-        return SendResult(
-            FAILED, started, clock(), error=describe_error(exc, timeout_s), duration_ms=duration
-        )
+        if status is None:
+            duration = (time.perf_counter() - t0) * 1000.0
+            return SendResult(classify_error(exc), started, clock(),
+                              error=describe_error(exc, timeout_s), duration_ms=duration)
+    raw = b"".join(chunks)[:limit]
     duration = (time.perf_counter() - t0) * 1000.0
     return describe_response(
         started=started, finished=clock(), status=status, headers=resp_headers, body=raw,

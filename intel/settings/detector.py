@@ -102,6 +102,13 @@ class DetectorSettings(Section):
         description="Inhibition: a tenant spike (or a burst) is folded into the endpoint (or "
         "endpoint/tenant) spikes when they explain at least this share of its excess failures.",
     )
+    burst_spread_p_value: float = Field(
+        1e-3, gt=0, lt=1,
+        description="Burst vs local: the significance at which the platform's failures "
+        "outside the one or two spiking tenants (or, with spikes in burst_breadth tenants, "
+        "all of them) count as up. Looser than p_value: it only decides which explanation "
+        "fits (a broad burst or local spikes) once something is already wrong.",
+    )
     burst_breadth: int = Field(
         3, ge=2,
         description="Burst: spikes present in at least this many tenants at once, with the "

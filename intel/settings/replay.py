@@ -66,10 +66,13 @@ class ReplaySettings(Section):
         "ones are reported as not analysed.",
     )
     advisor_down_again_failures: int = Field(
-        3,
+        1,
         ge=1,
         description="Transport or 5xx failures on an endpoint after its latest success that "
-        "make the advisor treat it as down again (wait instead of replay).",
+        "make the advisor treat it as down again (wait instead of replay). 1 (the default): "
+        "any such failure, so a recommended endpoint has not failed again since it "
+        "recovered; a higher cutoff tolerates fewer failures, and the advisor then says "
+        "how many it tolerated.",
     )
     advisor_unstable_share: float = Field(
         0.1,

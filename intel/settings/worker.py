@@ -1,6 +1,6 @@
 """Sidecar worker timing (owned by the worker)."""
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from intel.settings._base import Section
 
@@ -14,7 +14,8 @@ class WorkerSettings(Section):
     lease_ttl_s: float = Field(
         20.0, gt=0,
         description="Leader lease length. The leader renews it several times per lease; a "
-        "standby takes over once it lapses (keep it below interval_s: takeover within a tick).",
+        "standby takes over once it lapses. Must be shorter than interval_s (checked at "
+        "start-up), so a dead leader is replaced within a tick.",
     )
     stale_after_s: float = Field(
         120.0, gt=0, description="The app warns when the last heartbeat is older than this."
@@ -42,3 +43,14 @@ class WorkerSettings(Section):
         30.0, gt=0,
         description="Longest wait between retries while the database or Redis is down.",
     )
+
+    @model_validator(mode="after")
+    def _lease_shorter_than_tick(self) -> "WorkerSettings":
+        if self.lease_ttl_s >= self.interval_s:
+            raise ValueError(
+                f"worker.lease_ttl_s ({self.lease_ttl_s:g} s) must be shorter than "
+                f"worker.interval_s ({self.interval_s:g} s): a standby takes over a dead "
+                "leader only when its lease lapses, and that must happen within a tick "
+                f"(e.g. lease_ttl_s: {max(self.interval_s * 2 / 3, 0.1):g})"
+            )
+        return self

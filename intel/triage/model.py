@@ -14,6 +14,13 @@ Training refuses with :class:`InsufficientLabels` below :data:`MIN_LABELS` label
 deliveries, or when fewer than two categories have :data:`MIN_PER_CLASS` examples;
 categories with fewer examples are left out of training (recorded in
 ``dropped_classes_``), since one example cannot teach a class.
+
+Evaluation: :func:`compare_cv` scores the rules, the model alone and the rules with the
+model (:func:`combine`, what "Use model in triage" turns on) on the same stratified
+held-out folds of the same labels, with the one definition of accuracy
+(``intel.triage.evaluate``); the rules do not learn, so their pooled figure is their
+figure on every label — in-sample on the labels they were written against, which the
+comparison keeps apart (``in_sample``).
 """
 
 from __future__ import annotations
@@ -318,38 +325,30 @@ def _check_labels(records: Sequence[Any], labels: Sequence[str]) -> list[int]:
     return [i for i, label in enumerate(labels) if counts[label] >= MIN_PER_CLASS]
 
 
-def evaluate_cv(
+def cv_predictions(
     deliveries_df: Any,
     labels: Sequence[str],
     n_splits: int = 5,
-    acceptable: Sequence[Sequence[str] | None] | None = None,
-    unsafe: Sequence[bool | None] | None = None,
     params: dict[str, Any] | None = None,
     random_state: int = 0,
-) -> Any:
-    """Stratified k-fold cross-validation of :class:`TriageModel`; returns the
-    :class:`~intel.triage.evaluate.EvaluationReport` of the out-of-fold predictions, the
-    same report as the rules get, so the two can be shown side by side.
+) -> tuple[list[ModelPrediction], list[int]]:
+    """Out-of-fold predictions of :class:`TriageModel` under stratified k-fold
+    cross-validation, and the fold (0..n_splits-1) each delivery was held out in.
 
-    ``acceptable`` / ``unsafe`` default to the ``acceptable`` / ``unsafe`` columns of the
-    deliveries when present."""
+    The folds depend only on the labels, ``n_splits`` and ``random_state``: the rules
+    and the model are scored on the same held-out folds (:func:`compare_cv`)."""
     from sklearn.model_selection import StratifiedKFold
-
-    from intel.triage.evaluate import evaluate
 
     records = _records(deliveries_df)
     labels = [str(label) for label in labels]
     _check_labels(records, labels)
-    if acceptable is None:
-        acceptable = [r.get("acceptable") for r in records]
-    if unsafe is None:
-        unsafe = [r.get("unsafe") for r in records]
-    predictions: list[ModelPrediction | None] = [None] * len(records)
+    predictions: list[ModelPrediction] = [ModelPrediction(UNKNOWN, 0)] * len(records)
+    fold_of = [0] * len(records)
     folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # classes smaller than n_splits
         splits = list(folds.split(records, labels))
-    for train, test in splits:
+    for number, (train, test) in enumerate(splits):
         model = TriageModel(**(params or {}))
         train_records = [records[i] for i in train]
         train_labels = [labels[i] for i in train]
@@ -360,13 +359,127 @@ def evaluate_cv(
         model.fit(train_records, train_labels)
         for i, pred in zip(test, model.predict_scores([records[i] for i in test]), strict=True):
             predictions[i] = pred
+            fold_of[i] = number
+    return predictions, fold_of
+
+
+def evaluate_cv(
+    deliveries_df: Any,
+    labels: Sequence[str],
+    n_splits: int = 5,
+    acceptable: Sequence[Sequence[str] | None] | None = None,
+    params: dict[str, Any] | None = None,
+    random_state: int = 0,
+) -> Any:
+    """Stratified k-fold cross-validation of :class:`TriageModel`; returns the
+    :class:`~intel.triage.evaluate.EvaluationReport` of the out-of-fold predictions, the
+    same report as the rules get, so the two can be shown side by side.
+
+    ``acceptable`` defaults to the ``acceptable`` column of the deliveries when present."""
+    from intel.triage.evaluate import evaluate
+
+    records = _records(deliveries_df)
+    if acceptable is None:
+        acceptable = [r.get("acceptable") for r in records]
+    predictions, _ = cv_predictions(records, labels, n_splits, params, random_state)
     return evaluate(
-        [(p.category, p.score) if p else (UNKNOWN, 0) for p in predictions],
+        [(p.category, p.score) for p in predictions],
         labels,
         acceptable=acceptable,
-        unsafe=unsafe,
         ids=[r.get("id", i) for i, r in enumerate(records)],
     )
+
+
+#: The three triages a comparison scores, in the order they are shown.
+COMPARED = ("rules", "model", "rules_with_model")
+COMPARED_NAMES = {
+    "rules": "rules",
+    "model": "model alone",
+    "rules_with_model": "rules with the model (what the switch turns on)",
+}
+
+
+@dataclass
+class Comparison:
+    """The rules, the model alone and the rules with the model (:func:`combine`, what
+    "Use model in triage" turns on), scored on the same held-out folds of the same
+    labels. ``reports`` are pooled over the folds (each label scored once, by a model
+    that did not see it); ``folds`` has one row per fold; ``in_sample`` marks the labels
+    the rules were written against (their figure there is in-sample)."""
+
+    splits: int
+    reports: dict[str, Any]  # name in COMPARED -> EvaluationReport
+    fold_of: list[int]
+    in_sample: list[bool]
+
+    def _subset(self, keep: Sequence[bool]) -> dict[str, Any]:
+        from intel.triage.evaluate import score
+
+        out: dict[str, Any] = {"n": sum(keep)}
+        for name in COMPARED:
+            pairs = [p for p, k in zip(self.reports[name].pairs, keep, strict=True) if k]
+            report = score(pairs)
+            out[name] = {"strict_accuracy": report.accuracy if pairs else None,
+                         "accepted_accuracy": report.accepted_accuracy if pairs else None,
+                         "safe_to_retry_false_positives": report.false_positive_count}
+        return out
+
+    def folds(self) -> list[dict[str, Any]]:
+        return [
+            {"fold": k + 1, **self._subset([f == k for f in self.fold_of])}
+            for k in range(self.splits)
+        ]
+
+    def by_origin(self) -> dict[str, dict[str, Any]]:
+        """``in_sample``: the labels the rules were written against (the starter set);
+        ``held_out``: every other label, new to the rules as to the model."""
+        return {
+            "in_sample": self._subset(self.in_sample),
+            "held_out": self._subset([not s for s in self.in_sample]),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "splits": self.splits,
+            "basis": "strict",
+            "n": self.reports["rules"].n,
+            **{name: self.reports[name].summary() for name in COMPARED},
+            "folds": self.folds(),
+            "by_origin": self.by_origin(),
+        }
+
+
+def compare_cv(
+    deliveries_df: Any,
+    labels: Sequence[str],
+    rules: Sequence[TriageResult],
+    *,
+    acceptable: Sequence[Sequence[str] | None] | None = None,
+    in_sample: Sequence[bool] | None = None,
+    n_splits: int = 5,
+    params: dict[str, Any] | None = None,
+    random_state: int = 0,
+) -> Comparison:
+    """Score the rules' answers (``rules``, one per delivery), the model's out-of-fold
+    answers and the two combined on the same stratified folds of the same labels."""
+    from intel.triage.evaluate import make_pairs, score
+
+    records = _records(deliveries_df)
+    if len(rules) != len(records):
+        raise ValueError(f"{len(rules)} rule results for {len(records)} deliveries")
+    if acceptable is None:
+        acceptable = [r.get("acceptable") for r in records]
+    predictions, fold_of = cv_predictions(records, labels, n_splits, params, random_state)
+    ids = [r.get("id", i) for i, r in enumerate(records)]
+    answers = {
+        "rules": list(rules),
+        "model": [(p.category, p.score) for p in predictions],
+        "rules_with_model": [combine(r, p) for r, p in zip(rules, predictions, strict=True)],
+    }
+    reports = {name: score(make_pairs(answers[name], labels, acceptable, ids))
+               for name in COMPARED}
+    marks = [bool(s) for s in in_sample] if in_sample is not None else [False] * len(records)
+    return Comparison(n_splits, reports, fold_of, marks)
 
 
 def combine(rule_result: TriageResult, model_prediction: Any) -> TriageResult:

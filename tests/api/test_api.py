@@ -1,4 +1,4 @@
-"""The REST API over a real store (SQLite and PostgreSQL)."""
+"""The REST API over a real store (SQLite and PostgreSQL), as an admin token."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from intel.api import create_app
 from intel.audit import record
+from intel.auth.tokens import create_token
 from intel.deliveries.write import upsert_deliveries
 from intel.settings import get_settings
 from intel.timeutil import utcnow
@@ -27,6 +28,13 @@ def _delivery(i, **over):
     return rec
 
 
+TOKEN_NAME = "api-test"
+
+
+def _message(response) -> str:
+    return response.json()["error"]["message"]
+
+
 @pytest.fixture
 def client(db_url, engine, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", db_url)
@@ -41,7 +49,8 @@ def client(db_url, engine, monkeypatch):
         ], now=now)
         record(conn, actor="alice", action="replay.single", at=now, target_type="delivery",
                target_id="d1")
-    with TestClient(create_app()) as c:
+    _info, secret = create_token(engine, name=TOKEN_NAME, role="admin", actor="test", now=now)
+    with TestClient(create_app(), headers={"Authorization": f"Bearer {secret}"}) as c:
         yield c
     get_settings.cache_clear()
 
@@ -70,7 +79,8 @@ def test_deliveries_filters_and_paging(client):
 def test_bad_filters_are_400_naming_the_parameter(client, params, fragment):
     response = client.get("/deliveries", params=params)
     assert response.status_code == 400
-    assert fragment in str(response.json()["detail"])
+    assert fragment in _message(response)
+    assert response.json()["error"]["where"] == f"query.{fragment}"
 
 
 def test_one_delivery_with_triage_and_404(client):
@@ -88,7 +98,7 @@ def test_triage_single_and_batch(client):
     assert batch["results"][1]["category"] == "permanent-4xx"
     assert batch["not_found"] == ["zz"]
     too_many = client.post("/triage/deliveries/batch", json={"ids": [str(i) for i in range(101)]})
-    assert too_many.status_code == 400 and "at most 100" in too_many.json()["detail"]
+    assert too_many.status_code == 400 and "at most 100" in _message(too_many)
 
 
 def test_replay_recommendations_body(client):
@@ -103,7 +113,7 @@ def test_replay_recommendations_body(client):
 def test_replay_job_rejects_bad_requests(client):
     assert client.post("/replay/jobs", json={"operator": "alice"}).status_code == 400
     unknown = client.post("/replay/jobs", json={"operator": "alice", "ids": ["nope"]})
-    assert unknown.status_code == 400 and "nope" in unknown.json()["detail"]
+    assert unknown.status_code == 400 and "nope" in _message(unknown)
     assert client.get("/replay/jobs/nope").status_code == 404
 
 
@@ -155,4 +165,5 @@ def test_anomalies_active_history_and_acknowledge(client, engine):
     assert again.status_code == 409
     assert client.post("/anomalies/nope/acknowledge", json={"operator": "x"}).status_code == 404
     events = client.get("/audit", params={"action": "incident.ack"}).json()["events"]
-    assert events[0]["actor"] == "alice" and events[0]["details"]["via"] == "api"
+    # the token's name, not the body's "operator"
+    assert events[0]["actor"] == TOKEN_NAME and events[0]["details"]["via"] == "api"

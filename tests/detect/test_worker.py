@@ -159,7 +159,8 @@ def _wait(predicate, timeout: float, step: float = 0.1):
 @pytest.mark.slow
 def test_killing_the_leader_process_and_sigterm(sqlite_url, tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text("worker:\n  interval_s: 1\n  lease_ttl_s: 2\n  tick_lag_s: 0\n")
+    # the lease is shorter than a tick (checked at start-up): takeover within a tick
+    config.write_text("worker:\n  interval_s: 3\n  lease_ttl_s: 2\n  tick_lag_s: 0\n")
     engine = make_engine(sqlite_url)
     procs = {name: _worker_cmd(sqlite_url, str(config), name) for name in ("p1", "p2")}
     try:
@@ -203,7 +204,7 @@ def _run_in_thread(worker: Worker):
 def test_worker_survives_a_postgres_restart(throwaway_pg):
     engine = make_engine(throwaway_pg.url)
     upgrade(engine)
-    worker = Worker(engine, settings(interval_s=1, lease_ttl_s=3, backoff_max_s=1),
+    worker = Worker(engine, settings(interval_s=2, lease_ttl_s=1.5, backoff_max_s=1),
                     holder="w")
     stop, thread = _run_in_thread(worker)
     try:
@@ -231,7 +232,7 @@ def test_worker_survives_a_redis_stop(sqlite_engine, throwaway_redis):
     from intel.worker.events import HEARTBEAT_KEY
 
     client = redis.Redis.from_url(throwaway_redis.url, socket_connect_timeout=1)
-    worker = Worker(sqlite_engine, settings(interval_s=1, lease_ttl_s=3, backoff_max_s=1),
+    worker = Worker(sqlite_engine, settings(interval_s=2, lease_ttl_s=1.5, backoff_max_s=1),
                     holder="w", redis_url=throwaway_redis.url)
     stop, thread = _run_in_thread(worker)
     try:

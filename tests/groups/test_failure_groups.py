@@ -1,4 +1,6 @@
-"""Failure groups: hand-made failures fold by endpoint, category and signature."""
+"""Failure groups from the store (SQLite and PostgreSQL): hand-made failures folded into
+problems, the tenant filter, the rate-limit header flags and the history link. The folding
+itself is tabled over pure functions in tests/groups/test_fold.py."""
 
 from __future__ import annotations
 
@@ -8,85 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from intel.deliveries.write import upsert_deliveries
-from intel.groups import FailureRow, failure_groups, fold_rows, group_link
+from intel.groups import failure_groups, group_link
 from intel.groups.fold import SEVERAL
 
 T0 = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)
 A = "https://hooks.acme.example/in"
 B = "https://api.beta.example/webhooks"
-
-
-def _row(endpoint=A, status=None, error=None, body=None, headers=None, n=1, minute=0,
-         example="d1", tenant="acme"):
-    at = T0 + timedelta(minutes=minute)
-    return FailureRow(endpoint, status, error, body, headers, n, at, at, example, tenant, tenant)
-
-
-@pytest.mark.parametrize(
-    ("rows", "expected"),
-    [
-        # numbers, IPs and ports stripped: two "connection refused" fold into one
-        (
-            [_row(error="dial tcp 10.0.0.5:443: connect: connection refused", n=3),
-             _row(error="dial tcp 10.0.7.19:8443: connect: connection refused", n=2,
-                  example="d2")],
-            [(A, "transient-endpoint-down", 5, 2)],
-        ),
-        # request ids / uuids in bodies stripped
-        (
-            [_row(status=404, body='{"error":"not found","request_id":"3f2b9c1e-8d4a-4b6e-9f1a-'
-                  '2c3d4e5f6a7b"}', n=4),
-             _row(status=404, body='{"error":"not found","request_id":"a1b2c3d4-0000-4b6e-9f1a-'
-                  '2c3d4e5f6a7b"}', n=1, example="d9")],
-            [(A, "permanent-4xx", 5, 2)],
-        ),
-        # host names stripped: the same DNS failure for two hosts folds
-        (
-            [_row(error="dial tcp: lookup hooks.acme.example on 127.0.0.53:53: no such host"),
-             _row(error="dial tcp: lookup other.acme.example on 10.1.1.1:53: no such host",
-                  example="d3")],
-            [(A, None, 2, 2)],
-        ),
-        # the same error on different endpoints stays apart
-        (
-            [_row(error="connect ECONNREFUSED 10.0.0.5:443", n=2),
-             _row(endpoint=B, error="connect ECONNREFUSED 10.0.0.6:443", n=1, example="d2")],
-            [(A, "transient-endpoint-down", 2, 1), (B, "transient-endpoint-down", 1, 1)],
-        ),
-        # different problems on one endpoint stay apart, biggest first
-        (
-            [_row(status=401, body="Invalid signature", n=1),
-             _row(status=503, body="Service Unavailable", n=7, example="d2"),
-             _row(status=429, headers={"Retry-After": "30"}, n=2, example="d3")],
-            [(A, "transient-endpoint-down", 7, 1), (A, "rate-limited", 2, 1),
-             (A, "permanent-4xx", 1, 1)],
-        ),
-    ],
-    ids=["ips-ports", "uuids", "hosts", "endpoints-apart", "problems-apart"],
-)
-def test_fold_rows(rows, expected):
-    groups = fold_rows(rows)
-    got = [(g.endpoint, g.category, g.count, g.variants) for g in groups]
-    want = [(e, c if c is not None else got[i][1], n, v) for i, (e, c, n, v) in
-            enumerate(expected)]
-    assert got == want
-
-
-def test_fold_keeps_times_example_and_tenants():
-    rows = [
-        _row(error="read tcp 10.0.0.1:5000->10.0.0.2:443: read: connection reset by peer",
-             n=2, minute=5, example="b", tenant="acme"),
-        _row(error="read tcp 10.0.0.9:5123->10.0.0.3:443: read: connection reset by peer",
-             n=5, minute=1, example="c", tenant="beta"),
-    ]
-    [group] = fold_rows(rows)
-    assert group.count == 7
-    assert group.first_seen == T0 + timedelta(minutes=1)
-    assert group.last_seen == T0 + timedelta(minutes=5)
-    assert group.example_id == "c"  # the biggest raw form
-    assert "10.0.0.9" in group.example_text
-    assert group.tenant == SEVERAL
-    assert group.recommended_action and group.reason
+C = "https://hooks.acme.example/orders"
 
 
 def _failure(i, endpoint=A, minute=0, tenant="acme", **fields):
@@ -137,6 +67,10 @@ def test_failure_groups_from_the_store(stored):
     ]
     assert result.total_failures == 55
     assert result.distinct_rows == 40 + 1 + 3
+    assert result.distinct_forms == 1 + 1 + 1  # IPs, request ids and timestamps stripped
+    assert result.floor == 5
+    assert [(c.category, c.failures, c.groups) for c in result.by_category()] == [
+        ("transient-endpoint-down", 40, 1), ("permanent-4xx", 3, 1), ("rate-limited", 12, 1)]
     refused = result.groups[0]
     assert refused.first_seen == T0 and refused.last_seen == T0 + timedelta(minutes=39)
     assert refused.example_id == "f000"
@@ -166,8 +100,9 @@ def test_header_flags_keep_rate_limited_apart_from_plain_403(engine):
         upsert_deliveries(conn, records, now=T0)
         result = failure_groups(conn, since=T0, until=T0 + timedelta(hours=1))
     assert result.distinct_rows == 4
-    cats = sorted((g.category, g.count) for g in result.groups)
-    assert cats == [("permanent-4xx", 1)] + [("rate-limited", 1)] * 3
+    # three rate-limit answers are one problem with three raw forms; the plain 403 apart
+    got = sorted((g.category, g.count, g.forms) for g in result.groups)
+    assert got == [("permanent-4xx", 1, 1), ("rate-limited", 3, 3)]
 
 
 def test_group_link_filters_the_history_to_the_group(stored):
@@ -183,20 +118,38 @@ def test_group_link_filters_the_history_to_the_group(stored):
     assert "tenant=acme" in group_link(group, tenant="acme")
 
 
-def test_fold_by_rule_is_coarser():
-    rows = [
-        _row(status=422, body='{"detail":[{"loc":["body","amount"],"msg":"field required"}]}',
-             n=3, example="a"),
-        _row(status=422, body='{"detail":[{"loc":["body","currency"],"msg":"field required"}]}',
-             n=5, example="b"),
-        _row(status=503, body="Service Unavailable", n=1, example="c"),
+def test_a_tenant_problem_and_sporadic_failures_from_the_store(engine):
+    """acme's rotated secret answers 401 on two endpoints: one tenant problem; three
+    scattered timeouts on three endpoints: one sporadic problem; 30 refusals on B: B's."""
+    records = [_failure(i, endpoint=A if i % 2 else C, minute=i, http_status=401,
+                        response_body=f'{{"error":"invalid_signature","ts":{1700000000 + i}}}')
+               for i in range(8)]
+    records += [_failure(100 + i, endpoint=B, minute=i, tenant="beta",
+                         error=f"dial tcp 10.2.0.{i}:443: connect: connection refused")
+                for i in range(30)]
+    records += [_failure(200 + i, endpoint=f"https://h{i}.example/x", minute=i, tenant=f"t{i}",
+                         error="context deadline exceeded") for i in range(3)]
+    with engine.begin() as conn:
+        upsert_deliveries(conn, records, now=T0)
+        result = failure_groups(conn, since=T0, until=T0 + timedelta(hours=1))
+        per_tenant = failure_groups(conn, since=T0, until=T0 + timedelta(hours=1),
+                                    per="tenant", floor=1)
+        unfolded = failure_groups(conn, since=T0, until=T0 + timedelta(hours=1), floor=1)
+    got = [(g.scope, g.endpoint, g.tenant, g.kind, g.count) for g in result.groups]
+    assert got == [
+        ("endpoint", B, "beta", "endpoint-down", 30),
+        ("tenant", SEVERAL, "acme", "credentials", 8),
+        ("sporadic", SEVERAL, SEVERAL, "endpoint-down", 3),
     ]
-    by_signature = fold_rows(rows)
-    by_rule = fold_rows(rows, by="rule")
-    assert [(g.category, g.count) for g in by_signature] == [
-        ("permanent-4xx", 5), ("permanent-4xx", 3), ("transient-endpoint-down", 1)]
-    assert [(g.category, g.count, g.variants) for g in by_rule] == [
-        ("permanent-4xx", 8, 2), ("transient-endpoint-down", 1, 1)]
-    assert by_rule[0].example_id == "b" and "currency" in by_rule[0].signature
-    with pytest.raises(ValueError, match="fold by"):
-        fold_rows(rows, by="tenant")
+    tenant_group = result.groups[1]
+    assert tenant_group.by_endpoint() == [(A, "acme", 4), (C, "acme", 4)]
+    query = {k: v[0] for k, v in parse_qs(urlsplit(group_link(tenant_group)).query).items()}
+    assert query["tenant"] == "acme" and "endpoint" not in query
+    sporadic = {k: v[0] for k, v in
+                parse_qs(urlsplit(group_link(result.groups[2])).query).items()}
+    assert "tenant" not in sporadic and "endpoint" not in sporadic
+    assert [(g.tenant, g.count) for g in per_tenant.groups] == [
+        ("beta", 30), ("acme", 8), ("t2", 1), ("t1", 1), ("t0", 1)]
+    # floor 1: nothing sporadic, and the tenant-wide 401s are still the tenant's
+    assert [(g.scope, g.count) for g in unfolded.groups] == [
+        ("endpoint", 30), ("tenant", 8), ("endpoint", 1), ("endpoint", 1), ("endpoint", 1)]

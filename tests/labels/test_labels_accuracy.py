@@ -15,6 +15,7 @@ from intel.labels.modelstore import (
     meta_path,
     model_in_use,
     model_info,
+    switch_check,
     train_model,
     triage_frame,
 )
@@ -137,6 +138,16 @@ def test_train_save_and_use_the_model(sqlite_engine, tmp_path):
     assert info["format_version"] == 1 and info["sha256"]
     assert info["model_cv"]["n"] == 143 and 0 < info["model_cv"]["accuracy"] <= 1
     assert info["rules_same_labels"]["accuracy"] == outcome.rules.accuracy
+    # rules, model and rules-with-model on the same folds; the rules in-sample (starter)
+    with engine.connect() as conn:
+        stored = accuracy_report(conn).report
+    assert outcome.rules.to_dict() == stored.to_dict()  # the page's figures
+    assert info["in_sample_labels"] == 143 and info["basis"] == "strict"
+    assert info["rules_with_model_cv"]["strict_accuracy"] == outcome.rules_with_model.accuracy
+    assert sum(f["n"] for f in info["comparison"]["folds"]) == 143
+    assert info["comparison"]["by_origin"]["held_out"]["n"] == 0
+    check = switch_check(info)
+    assert check is not None and check.below  # the model scores below the in-sample rules
     settings = TriageSettings(model_path=str(path))
     with engine.begin() as conn:
         frame = labelled_frame(conn)

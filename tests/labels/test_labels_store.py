@@ -54,7 +54,7 @@ def test_create_update_delete_round_trip(stored_failures):
     update = next(e for e in events if e["summary"].startswith("relabelled"))
     assert update["details"]["before"]["category"] == "transient-endpoint-down"
     assert update["details"]["after"] == {"category": "unknown", "note": "pod restart",
-                                          "labeler": "bob"}
+                                          "labeler": "bob", "origin": "operator"}
     assert {e["target_id"] for e in events} == {"d001"}
 
 

@@ -4,6 +4,13 @@ The receiver counts receipts per ``webhook-id``, remembers every request (header
 arrival time), tracks concurrency per path, and answers per path with a behaviour:
 status, headers, body, delay, or dropping the connection without an answer. It verifies
 Standard Webhooks signatures for paths given a secret (401 on a bad one).
+
+``accepted`` counts, per ``webhook-id``, the receipts a real receiver would have acted on:
+answered 2xx (however late: a timeout on the sender's side is still a 2xx here), or read
+and left without an answer (dropped). A non-2xx answer is a rejection: the receiver did
+not take the message, so a later replay of it is no duplicate. Fault modes for
+``Receiver.route``: ``TIMEOUT`` (answers 200 after the replay timeout), ``DROP`` (reads
+the request, closes the connection), ``slow_200`` (answers 200 slowly, within it).
 """
 
 from __future__ import annotations
@@ -37,6 +44,20 @@ class Answer:
     delay_s: float = 0.0
 
 
+def timeout(after_s: float) -> Answer:
+    """Accepts the request and answers 200 only after ``after_s`` (beyond the replay's
+    timeout: the sender never learns it was received)."""
+    return Answer(200, delay_s=after_s)
+
+
+DROP = Answer(None)  # reads the whole request, then closes the connection unanswered
+
+
+def slow_200(delay_s: float) -> Answer:
+    """Answers 200 after ``delay_s`` (within the replay's timeout)."""
+    return Answer(200, delay_s=delay_s)
+
+
 @dataclass
 class Receipt:
     path: str
@@ -50,6 +71,7 @@ class Receiver:
     def __init__(self):
         self.lock = threading.Lock()
         self.receipts: Counter = Counter()  # webhook-id -> times received
+        self.accepted: Counter = Counter()  # webhook-id -> times taken (2xx or unanswered)
         self.requests: list[Receipt] = []
         self.routes: dict[str, Callable[[Receipt, int], Answer] | Answer] = {}
         self.secrets: dict[str, str] = {}  # path prefix -> secret to verify with
@@ -115,6 +137,9 @@ def _handler(receiver: Receiver):
                 answer = receiver.answer_for(receipt, n)
                 if verified is False:
                     answer = Answer(401, body='{"error":"invalid signature"}')
+                if answer.status is None or 200 <= answer.status < 300:
+                    with receiver.lock:
+                        receiver.accepted[headers.get("webhook-id")] += 1
                 if answer.delay_s:
                     time.sleep(answer.delay_s)
                 if answer.status is None:
@@ -138,9 +163,15 @@ def _handler(receiver: Receiver):
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # a burst of replays connecting at once must not overflow the listen queue (the
+    # default 5 makes connects time out, which the replay rightly calls never sent)
+    request_queue_size = 256
+
+
 def serve(receiver: Receiver, ssl_context: ssl.SSLContext | None = None) -> Receiver:
     """Start ``receiver`` on 127.0.0.1, an ephemeral port, in a daemon thread."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+    server = _Server(("127.0.0.1", 0), _handler(receiver))
     server.daemon_threads = True
     if ssl_context is not None:
         server.socket = ssl_context.wrap_socket(server.socket, server_side=True)

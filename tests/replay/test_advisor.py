@@ -101,7 +101,7 @@ def test_recommendations_and_reasons(engine):
     assert sum(b["recommended"] for b in advice["age_distribution"]) == 2
     endpoints = {e["endpoint"]: e for e in advice["affected_endpoints"]}
     assert endpoints[A]["recommended"] == 2 and endpoints[A]["health"] == "recovered"
-    assert endpoints[B]["health"] == "down"
+    assert endpoints[B]["health"] == "failing again"  # succeeded 300 min ago, failed since
     assert endpoints[C]["health"] == "failing again"
     assert endpoints[D]["health"] == "incident" and endpoints[D]["incident"] == "inc-1"
     assert advice["affected_endpoints"][0]["endpoint"] == A  # most recommended first

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 
+import httpx
 import pytest
 
 from intel.replay.safety import (
@@ -15,7 +16,7 @@ from intel.replay.safety import (
     refusal_for_address,
     resolve_checked,
 )
-from intel.replay.sender import REFUSED, SUCCEEDED, make_client, send_replay
+from intel.replay.sender import REFUSED, SUCCEEDED, classify_error, make_client, send_replay
 from tests.replay.replay_helpers import Answer
 
 
@@ -172,19 +173,26 @@ def test_redirects_are_not_followed(receiver):
     assert len(receiver.requests) == 1
 
 
-def test_timeout_is_a_failure_with_its_reason(receiver):
-    receiver.route("/slow", Answer(200, delay_s=2.0))
-    result = _send(receiver.url("/slow"), allow=True, timeout_s=0.3)
-    assert result.outcome == "failed"
-    assert result.error.startswith("timeout: no response within 0.3 s")
+@pytest.mark.parametrize(
+    ("answer", "timeout_s", "outcome", "error"),
+    [
+        # the receiver got the request: no answer in time, or the connection dropped
+        (Answer(200, delay_s=1.5), 0.3, "unknown", "timeout: no response within 0.3 s"),
+        (Answer(None), 3.0, "unknown", "connection closed without a complete response"),
+        # it answered: its status is the outcome, however slowly within the timeout
+        (Answer(200, delay_s=0.4), 3.0, "succeeded", None),
+        (Answer(503), 3.0, "failed", None),
+    ],
+    ids=["timeout-after-sending", "drop-after-read", "slow-200", "503"],
+)
+def test_outcome_of_a_sent_request(receiver, answer, timeout_s, outcome, error):
+    receiver.route("/r", answer)
+    result = _send(receiver.url("/r"), allow=True, timeout_s=timeout_s)
+    assert result.outcome == outcome
+    assert len(receiver.requests) == 1  # it did arrive, whatever the outcome
+    if error:
+        assert result.error.startswith(error) and result.http_status is None
     assert result.duration_ms < 1500
-
-
-def test_dropped_connection_is_a_failure(receiver):
-    receiver.route("/drop", Answer(None))
-    result = _send(receiver.url("/drop"), allow=True)
-    assert result.outcome == "failed" and result.http_status is None
-    assert "without a complete response" in result.error
 
 
 def test_connection_refused_is_a_failure():
@@ -195,3 +203,30 @@ def test_connection_refused_is_a_failure():
         port = s.getsockname()[1]
     result = _send(f"http://127.0.0.1:{port}/x", allow=True)
     assert result.outcome == "failed" and "connect error" in result.error
+
+
+def test_dns_failure_is_a_failure():
+    async def no_such_host(host, port):
+        raise OSError("Name or service not known")
+
+    result = _send("http://hooks.nowhere.test/x", allow=True, resolver=no_such_host)
+    assert result.outcome == "failed" and "DNS" in result.error
+
+
+@pytest.mark.parametrize(
+    ("exc", "outcome"),
+    [
+        (httpx.ConnectError("refused"), "failed"),
+        (httpx.ConnectTimeout("tls handshake"), "failed"),
+        (httpx.PoolTimeout("no connection"), "failed"),
+        (httpx.UnsupportedProtocol("ftp"), "failed"),
+        (httpx.ReadTimeout("no answer"), "unknown"),
+        (httpx.WriteTimeout("half a body"), "unknown"),
+        (httpx.ReadError("reset"), "unknown"),
+        (httpx.WriteError("broken pipe"), "unknown"),
+        (httpx.RemoteProtocolError("server disconnected"), "unknown"),
+        (OSError("anything unforeseen"), "unknown"),
+    ],
+)
+def test_classify_error(exc, outcome):
+    assert classify_error(exc) == outcome

@@ -165,14 +165,20 @@ def test_refused_replay_is_recorded_with_its_reason(engine, receiver):
     assert not receiver.requests
 
 
-def test_timeout_is_recorded(sqlite_engine, receiver):
+def test_timeout_is_an_unknown_outcome_never_sent_again(sqlite_engine, receiver):
     engine = sqlite_engine
     url = receiver.url("/slow")
     receiver.route("/slow", Answer(200, delay_s=1.5))
     seed(engine, [delivery("d4", url)])
     out = replay_single(engine, "d4", operator="dan", settings=settings(timeout_s=0.3))
-    assert out.outcome == "failed" and out.reason.startswith("timeout")
-    assert _delivery_row(engine, "d4")["status"] == "failed"
+    assert out.outcome == "unknown"
+    assert out.reason.startswith("outcome unknown: timeout: no response within 0.3 s")
+    assert out.attempt["status"] == "unknown"
+    assert _delivery_row(engine, "d4")["status"] == "failed"  # as the platform saw it
+    assert claim_of(engine, "d4")["state"] == "unknown"
+    again = replay_single(engine, "d4", operator="dan", settings=settings(timeout_s=0.3))
+    assert again.outcome == "skipped" and "outcome unknown" in again.reason
+    assert receiver.receipts["d4"] == 1
 
 
 def test_no_payload_is_refused(engine, receiver):
@@ -201,8 +207,33 @@ def test_released_unknown_claim_allows_a_new_send(engine, receiver):
         conn.execute(replay_claims.insert().values(delivery_id="d7", job_id="rj-old",
                                                    state="unknown", claimed_at=T0))
     blocked = replay_single(engine, "d7", operator="a", settings=settings())
-    assert blocked.outcome == "skipped" and "interrupted" in blocked.reason
+    assert blocked.outcome == "skipped" and "outcome unknown" in blocked.reason
     assert release_claim(engine, "d7", operator="lead", now=T0)
     assert replay_single(engine, "d7", operator="a", settings=settings()).succeeded
     events, _ = list_events(engine, AuditFilter(action_prefix="replay.claim"))
     assert events[0]["actor"] == "lead"
+
+
+def test_deliberate_resend_of_an_unknown_outcome_keeps_the_webhook_id(engine, receiver):
+    receiver.secrets["/r"] = SECRET
+    url = receiver.url("/r")
+    seed(engine, [delivery("d8", url)], secrets={url: SECRET})
+    receiver.route("/r", lambda r, n: Answer(200, delay_s=1.0) if n == 1 else Answer(200))
+    first = replay_single(engine, "d8", operator="a", settings=settings(timeout_s=0.3))
+    assert first.outcome == "unknown"
+    assert replay_single(engine, "d8", operator="a", settings=settings()).outcome == "skipped"
+    resent = replay_single(engine, "d8", operator="lead", settings=settings(),
+                           resend_unknown=True)
+    assert resent.succeeded
+    assert receiver.receipts["d8"] == 2  # the operator's resend, and only it
+    ids = [r.headers["webhook-id"] for r in receiver.requests]
+    assert ids == ["d8", "d8"] and all(r.verified for r in receiver.requests)
+    assert claim_of(engine, "d8")["state"] == "succeeded"
+    (event,) = list_events(engine, AuditFilter(action_prefix="replay.unknown.resend"))[0]
+    assert event["actor"] == "lead" and event["details"]["previous_job_id"] == first.job_id
+    # succeeded now: even a deliberate resend does not send it again
+    assert replay_single(engine, "d8", operator="lead", settings=settings(),
+                         resend_unknown=True).outcome == "skipped"
+    assert receiver.receipts["d8"] == 2
+
+

@@ -7,6 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from intel.audit import AuditFilter, list_events
 from intel.replay import jobs as J
 from intel.settings import get_settings
 from intel.store.db import make_engine
@@ -83,19 +84,39 @@ def test_failed_single_replay_shows_the_reason_as_text(ui_db, receiver):
     assert at.code[0].value == "HTTP 503"
 
 
-def test_interrupted_claim_offers_release(ui_db, receiver):
+def test_unknown_outcome_offers_a_deliberate_one_click_resend(ui_db, receiver):
     seed(ui_db, [delivery("d3", receiver.url("/x"))])
     with ui_db.begin() as conn:
         conn.execute(replay_claims.insert().values(delivery_id="d3", job_id="rj-dead",
                                                    state="unknown", claimed_at=T0))
     at = AppTest.from_function(_single, args=("d3",), default_timeout=30)
+    at.session_state["demo_name"] = "vera"
+    at.session_state["demo_role"] = "viewer"
+    at.run()
+    assert "Outcome unknown — check with the receiver" in at.warning[0].value
+    assert not at.button  # a viewer reads it, and is offered nothing
     at.session_state["demo_name"] = "lead"
     at.session_state["demo_role"] = "operator"
     at.run()
-    assert "interrupted in flight" in at.warning[0].value
-    next(b for b in at.button if b.label == "Release claim").click().run()
-    assert J.claim_of(ui_db, "d3") is None
-    assert any(b.label == "↻ Replay now" for b in at.button)
+    assert not [b for b in at.button if b.label == "↻ Replay now"]  # never a plain replay
+    next(b for b in at.button if b.label == "↻ Resend anyway (same webhook-id)").click().run()
+    assert not at.exception
+    assert receiver.receipts["d3"] == 1 and receiver.requests[0].headers["webhook-id"] == "d3"
+    assert J.claim_of(ui_db, "d3")["state"] == "succeeded"
+    assert "Replay succeeded" in at.success[0].value
+    (event,) = list_events(ui_db, AuditFilter(action_prefix="replay.unknown.resend"))[0]
+    assert event["actor"] == "lead" and event["details"]["previous_job_id"] == "rj-dead"
+
+
+def test_a_delivery_in_an_unfinished_job_is_not_offered(ui_db, receiver):
+    seed(ui_db, [delivery("d4", receiver.url("/x"))])
+    job_id, _ = J.create_job(ui_db, ["d4"], operator="a", source="manual", now=utcnow())
+    at = AppTest.from_function(_single, args=("d4",), default_timeout=30)
+    at.session_state["demo_name"] = "lead"
+    at.session_state["demo_role"] = "operator"
+    at.run()
+    assert f"In replay job {job_id}" in at.caption[0].value.replace("\\", "")
+    assert not at.button and not receiver.requests
 
 
 def test_progress_of_a_pending_job_and_cancel(ui_db, receiver):

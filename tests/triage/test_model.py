@@ -9,13 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intel.triage import CATEGORIES, TriageResult
-from intel.triage.evaluate import EvaluationReport
+from intel.triage import CATEGORIES, TriageResult, classify_delivery
+from intel.triage.evaluate import EvaluationReport, evaluate_records
 from intel.triage.model import (
+    COMPARED,
     InsufficientLabels,
     ModelPrediction,
     TriageModel,
     combine,
+    compare_cv,
+    cv_predictions,
     evaluate_cv,
 )
 
@@ -62,6 +65,62 @@ def test_cv_report_has_the_rules_report_shape(dev):
         "safe_to_retry_false_positives",
         "gate_passed",
     }
+
+
+@pytest.fixture(scope="module")
+def comparison(dev):
+    rules = [classify_delivery(r) for r in dev]
+    # the first 100 play the starter set (in-sample for the rules), the rest new labels
+    return compare_cv(dev, [r["label"] for r in dev], rules, n_splits=5,
+                      in_sample=[i < 100 for i in range(len(dev))])
+
+
+def test_rules_and_model_are_scored_on_the_same_held_out_folds(dev, comparison):
+    labels = [r["label"] for r in dev]
+    rules = comparison.reports["rules"]
+    # the rules' pooled figures are the rules on every label, each label scored once
+    assert rules.to_dict() == evaluate_records(dev).to_dict()
+    assert comparison.reports["model"].to_dict() == evaluate_cv(dev, labels).to_dict()
+    _, fold_of = cv_predictions(dev, labels, n_splits=5)
+    assert comparison.fold_of == fold_of
+    folds = comparison.folds()
+    assert [f["fold"] for f in folds] == [1, 2, 3, 4, 5]
+    assert sum(f["n"] for f in folds) == len(dev)
+    for f in folds:
+        held = [i for i, k in enumerate(fold_of) if k == f["fold"] - 1]
+        right = sum(classify_delivery(dev[i]).category == labels[i] for i in held)
+        assert f["rules"]["strict_accuracy"] == pytest.approx(right / len(held))
+    for name in COMPARED:  # the same pairs: same labels, same ids, same order
+        pairs = comparison.reports[name].pairs
+        assert [(p.id, p.label) for p in pairs] == [(r["id"], r["label"]) for r in dev]
+
+
+def test_rules_with_model_is_what_the_switch_turns_on(dev, comparison):
+    model = comparison.reports["model"].pairs
+    mixed = comparison.reports["rules_with_model"].pairs
+    for record, m, x in zip(dev, model, mixed, strict=True):
+        expected = combine(classify_delivery(record), ModelPrediction(m.predicted, m.score))
+        assert (x.predicted, x.score) == (expected.category, expected.score)
+    # the guard holds on held-out data too: no new safe-to-retry false positive
+    assert (comparison.reports["rules_with_model"].false_positive_count
+            <= comparison.reports["rules"].false_positive_count)
+
+
+def test_comparison_by_origin(dev, comparison):
+    parts = comparison.by_origin()
+    assert (parts["in_sample"]["n"], parts["held_out"]["n"]) == (100, len(dev) - 100)
+    body = json.loads(json.dumps(comparison.to_dict()))
+    assert body["basis"] == "strict" and body["splits"] == 5 and body["n"] == len(dev)
+    assert set(body) >= {"rules", "model", "rules_with_model", "folds", "by_origin"}
+    nothing = compare_cv(dev, [r["label"] for r in dev], [classify_delivery(r) for r in dev],
+                         n_splits=3).by_origin()
+    assert nothing["in_sample"]["n"] == 0
+    assert nothing["in_sample"]["rules"]["strict_accuracy"] is None
+
+
+def test_compare_needs_one_rule_answer_per_delivery(dev):
+    with pytest.raises(ValueError, match="rule results"):
+        compare_cv(dev, [r["label"] for r in dev], [], n_splits=3)
 
 
 def test_save_load_round_trip(model, dev, tmp_path):

@@ -18,11 +18,13 @@ from intel.labels.store import create_label
 from intel.settings import get_settings
 from intel.store.db import make_engine
 from tests.conftest import DEV_SET
+from tests.labels.labels_data import fake_model
 from tests.views.apptest import as_identity, write_config
 
 PAGE = str(Path(__file__).resolve().parents[2] / "views" / "accuracy.py")
 DEV_SET = DEV_SET
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+NOW = T0 + timedelta(days=1)  # the page's frozen clock
 TR, PE = "transient-endpoint-down", "permanent-4xx"
 
 # (fields, label): the rules say transient (503), transient (refused), permanent (404);
@@ -69,7 +71,7 @@ def _label_all(engine) -> None:
 
 
 def _run(operator: str | None = "alice", role: str | None = "admin") -> AppTest:
-    at = as_identity(AppTest.from_file(PAGE, default_timeout=60), operator, role)
+    at = as_identity(AppTest.from_file(PAGE, default_timeout=60), operator, role, now=NOW)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -80,15 +82,23 @@ def test_report_over_stored_labels(page_db):
     at = _run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Labelled deliveries"] == "4"
-    assert metrics["Accuracy"] == "75.0%"
+    assert metrics["Strict accuracy"] == "75.0%"
+    assert metrics["Accepted accuracy"] == "75.0%"  # no label lists alternatives
     assert metrics["Safe-to-retry false positives"] == "1"
-    assert any("Rollout gate NOT passed" in e.value for e in at.error)
+    assert any("Rollout gate NOT passed: strict accuracy 75.0%" in e.value for e in at.error)
+    assert any("None of these 4 labels is from the starter set" in i.value for i in at.info)
     tables = [df.value for df in at.dataframe]
     fps = next(v for v in tables if "predicted" in v.columns and "reason" in v.columns)
     assert list(fps["id"]) == ["a003"] and list(fps["label"]) == [PE]
     per_cat = next(v for v in tables if "precision" in v.columns)
     row = per_cat.set_index("category").loc[TR]
     assert row["precision"] == pytest.approx(2 / 3) and row["recall"] == 1.0
+    origins = next(v for v in tables if "rules' figure" in v.columns)
+    assert list(origins["from"]) == ["operators"] and list(origins["n"]) == [4]
+    assert list(origins["rules' figure"]) == ["out-of-sample"]
+    where = next(v for v in tables if "uses the model" in v.columns)
+    assert set(where["uses the model"]) == {"yes", "no"}
+    assert any("1 answer(s) off the diagonal" in c.value for c in at.caption)
     charts = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     assert len(charts) >= 3  # confusion heatmap, calibration, weeks
 
@@ -115,6 +125,68 @@ def test_model_toggle_needs_a_model_and_is_for_admins(page_db):
         assert not at.toggle and not [b for b in at.button if b.key == "acc_train"]
         assert "Model in triage: off" in [t.value for t in at.text]
         assert any("for admins" in c.value for c in at.caption)
+        # everyone reads where the switch applies
+        assert any("uses the model" in df.value.columns for df in at.dataframe)
+
+
+def _switch_events(engine) -> list[dict]:
+    events, _ = list_events(engine, AuditFilter(action_prefix="triage.model", actor="alice"))
+    return events
+
+
+def test_switching_on_a_model_below_the_rules_asks_first(page_db, tmp_path):
+    _label_all(page_db)
+    fake_model(tmp_path / "model.joblib")  # rules 95.8 %, with the model 95.1 %, alone 94.4 %
+    at = _run()
+    side_by_side = next(df.value for df in at.dataframe if "measure" in df.value.columns)
+    assert list(side_by_side.columns) == ["measure", "rules (in-sample)", "model alone (held-out)",
+                                          "rules with the model (held-out)"]
+    assert list(side_by_side.iloc[0]) == ["strict accuracy", "95.8%", "94.4%", "95.1%"]
+    assert any("in-sample on 143" in c.value for c in at.caption)
+
+    at.toggle[0].set_value(True).run()
+    assert not at.exception, at.exception
+    warning = next(w.value for w in at.warning if "held-out folds" in w.value)
+    assert "rules 95.8%" in warning and "rules with the model (what switching on does) 95.1%" \
+        in warning and "model alone 94.4%" in warning
+    with page_db.connect() as conn:
+        assert model_enabled(conn).value is False  # not yet
+    at.button(key="acc_confirm_off").click().run()  # keep the rules
+    assert at.toggle[0].value is False and not at.warning
+    with page_db.connect() as conn:
+        assert model_enabled(conn).value is False
+    assert _switch_events(page_db) == []
+
+    at.toggle[0].set_value(True).run()
+    at.button(key="acc_confirm_on").click().run()
+    assert not at.exception, at.exception
+    with page_db.connect() as conn:
+        assert model_enabled(conn).value is True
+    assert at.toggle[0].value is True
+    [event] = _switch_events(page_db)
+    assert event["action"] == "triage.model.enable"
+    assert event["details"]["confirmed_below_rules"] is True
+    assert event["details"]["rules_strict_accuracy"] == 0.958
+
+
+def test_switching_on_a_better_model_asks_nothing(page_db, tmp_path):
+    _label_all(page_db)
+    fake_model(tmp_path / "model.joblib", rules=0.90, rules_with_model=0.93, model=0.92)
+    at = _run()
+    at.toggle[0].set_value(True).run()
+    assert not at.exception, at.exception
+    with page_db.connect() as conn:
+        assert model_enabled(conn).value is True
+    assert _switch_events(page_db)[0]["details"]["confirmed_below_rules"] is False
+
+
+def test_a_model_never_compared_with_the_rules_says_so(page_db, tmp_path):
+    _label_all(page_db)
+    fake_model(tmp_path / "model.joblib", comparison=False)
+    at = _run()
+    assert any("not comparable" in w.value for w in at.warning)
+    at.toggle[0].set_value(True).run()
+    assert any("retrain it" in w.value for w in at.warning)
 
 
 @pytest.mark.slow  # trains a real model first (~2 s unloaded)
@@ -129,6 +201,9 @@ def test_model_toggle_is_persisted_and_audited(page_db, tmp_path):
     assert toggle.value is False and not toggle.disabled
     toggle.set_value(True).run()
     assert not at.exception, at.exception
+    # on the starter set the in-sample rules beat the held-out model: confirm first
+    at.button(key="acc_confirm_on").click().run()
+    assert not at.exception, at.exception
     with page_db.connect() as conn:
         assert model_enabled(conn).value is True
     at.toggle[0].set_value(False).run()
@@ -136,5 +211,7 @@ def test_model_toggle_is_persisted_and_audited(page_db, tmp_path):
         assert model_enabled(conn, default=True).value is False
     events, _ = list_events(page_db, AuditFilter(action_prefix="triage.model", actor="alice"))
     assert [e["action"] for e in events] == ["triage.model.disable", "triage.model.enable"]
-    side_by_side = next(df.value for df in at.dataframe if "model (CV)" in df.value.columns)
-    assert "accuracy" in list(side_by_side["measure"])
+    side_by_side = next(df.value for df in at.dataframe if "measure" in df.value.columns)
+    assert {"strict accuracy", "accepted accuracy"} <= set(side_by_side["measure"])
+    folds = next(df.value for df in at.dataframe if "fold" in df.value.columns)
+    assert list(folds["fold"]) == [1, 2, 3, 4, 5] and folds["labels"].sum() == 143

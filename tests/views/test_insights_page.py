@@ -151,3 +151,12 @@ def test_page_fills_the_redis_cache(page_db, monkeypatch, redis_url):
     assert len(keys) == 6
     assert all(295 <= client.ttl(k) <= 300 for k in keys)
     client.close()
+
+
+def test_accuracy_gauge_without_labels_says_so(page_db):
+    at = _run()
+    header = next(m.value for m in at.markdown if "Triage accuracy" in m.value)
+    assert header == "**Triage accuracy, strict** — 0 labelled deliveries"
+    charts = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    assert any("no labels" in str(c.proto) for c in charts)
+    assert not any("Accepted accuracy" in c.value for c in at.caption)

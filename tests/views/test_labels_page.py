@@ -85,7 +85,7 @@ def _accuracy_metrics() -> dict[str, str]:
 
 def test_labelling_stores_a_label_and_the_accuracy_report_changes(page_db):
     before = _accuracy_metrics()
-    assert before["Labelled deliveries"] == "2" and before["Accuracy"] == "100.0%"
+    assert before["Labelled deliveries"] == "2" and before["Strict accuracy"] == "100.0%"
 
     at = _page("labels.py")
     queue = at.session_state["labels_queue"]
@@ -119,7 +119,7 @@ def test_labelling_stores_a_label_and_the_accuracy_report_changes(page_db):
 
     after = _accuracy_metrics()
     assert after["Labelled deliveries"] == "3"
-    assert after["Accuracy"] == "66.7%"  # 2 of 3: the new label disagrees with the rules
+    assert after["Strict accuracy"] == "66.7%"  # 2 of 3: the new label disagrees
 
 
 def test_skip_moves_on_without_storing(page_db):

@@ -29,6 +29,12 @@ incidents = Table(
     # delivers to a spiking endpoint; NULL for bursts and shared endpoints, which only
     # identities without a tenant limit see (migration 0005).
     Column("tenant", String(200)),
+    # The incident's peak (migration 0008): when its window held the most failures
+    # (peak_failures), that window's length and the failures expected then; its headline
+    # reads "peak 45 failures in 5 min, 15x normal; now 3" from them.
+    Column("peak_at", UTCDateTime),
+    Column("peak_window_s", Integer),
+    Column("peak_baseline", Float),
     # At most one active incident per (type, target): the database, not the worker,
     # is what stops a double open.
     Index(

@@ -4,6 +4,11 @@ Also ``app_flags``: small operator-controlled switches that must be shared by ev
 process (app, API, worker) and written in the same transaction as their audit event,
 such as ``triage.model_enabled`` ("Use model in triage"). Added by migration
 ``0004``.
+
+``labels.origin`` (migration ``0007``) says where a label came from: ``starter`` (the
+starter set shipped in ``data/``, the labels the triage rules were written against, so
+the rules' accuracy on them is in-sample), ``operator`` (given or last changed by an
+operator in the app), or the name of the label file it was imported from.
 """
 
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
@@ -21,6 +26,9 @@ labels = Table(
     Column("labeler", String(200), nullable=False),
     Column("labeled_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # starter | operator | <imported file name> (0007)
+    Column("origin", String(200), nullable=False, default="operator",
+           server_default="operator"),
     Index("ix_labels_labeled_at", "labeled_at"),
     # "My recent labels": one labeler's labels, latest change first (0004).
     Index("ix_labels_labeler_updated_at", "labeler", "updated_at"),

@@ -9,6 +9,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from intel.store.schema._meta import metadata
@@ -41,6 +42,10 @@ replay_jobs = Table(
     Column("runner_id", String(200)),
     Column("runner_heartbeat_at", UTCDateTime),
     Column("summary", JSONDoc),
+    # An operator's deliberate resend: its items may take over an "unknown" claim (the
+    # receiver may already have the delivery; it is sent again with the same webhook-id).
+    Column("resend_unknown", Boolean, nullable=False, default=False,
+           server_default=false()),
     Index("ix_replay_jobs_created_at", "created_at"),
     Index("ix_replay_jobs_status", "status"),
 )
@@ -53,24 +58,30 @@ replay_items = Table(
     Column("delivery_id", String(200), primary_key=True),
     Column("position", Integer, nullable=False),
     Column("endpoint", String(2048), nullable=False),
-    # pending | sending | succeeded | failed | skipped | refused | cancelled | interrupted
-    # (interrupted: in flight when its runner died; never re-sent, see intel.replay.states)
+    # pending | sending | succeeded | failed | refused | unknown | skipped | cancelled |
+    # interrupted (unknown and interrupted: the outcome is unknown; never re-sent
+    # automatically, see intel.replay.states)
     Column("state", String(16), nullable=False),
     Column("reason", Text),
+    # skipped because another job holds the delivery: that job's id
+    Column("blocked_by", String(64)),
     Column("attempt_id", Integer),
     Column("http_status", Integer),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_replay_items_job_state", "job_id", "state"),
 )
 
-# A delivery is sent by at most one replay at a time, and never again once it
-# succeeded: inserting the claim is the lock (primary key), across processes.
+# A delivery belongs to at most one unfinished job, and is never sent again once it
+# succeeded or its outcome is unknown: inserting the claim is the lock (primary key),
+# across processes. See intel.replay.states for the lifecycle.
 replay_claims = Table(
     "replay_claims",
     metadata,
     Column("delivery_id", String(200), primary_key=True),
     Column("job_id", String(64), nullable=False),
-    # sending | succeeded | unknown (an interrupted replay: kept until an operator releases it)
+    # queued | sending | succeeded | unknown
     Column("state", String(16), nullable=False),
     Column("claimed_at", UTCDateTime, nullable=False),
+    Index("ix_replay_claims_job_state", "job_id", "state"),
+    Index("ix_replay_claims_state", "state"),
 )

@@ -1,0 +1,146 @@
+"""Racing replays against a real receiver with a fault mix (a receiver that times out,
+one that drops the connection after reading, one that answers 200 slowly, one that is
+down, one that is fine), each race repeated for ``ROUNDS`` rounds, on SQLite and
+PostgreSQL: three overlapping "replay the recommendation" jobs; a job and
+``replay --recommended`` at once. Each round counts what the receiver accepted: nothing
+twice, nothing lost, and a later ``--recommended`` resends none of the unknown outcomes."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from intel.cli import main as cli_main
+from intel.replay import jobs as J
+from intel.replay import states as S
+from intel.replay.runner import run_job
+from intel.settings import get_settings
+from intel.timeutil import utcnow
+from tests.replay.fault_helpers import (
+    TIMEOUT_S,
+    TLS,
+    fault_settings,
+    no_duplicates,
+    nothing_lost,
+    outcomes,
+    world,
+)
+
+ROUNDS = 20
+MIX = {"ok": 2, "slow": 1, "timeout": 2, "drop": 2, "down": 1}
+
+
+def _race(*targets) -> None:
+    """Run ``targets`` in threads released together; re-raise the first error."""
+    barrier = threading.Barrier(len(targets))
+    errors: list[BaseException] = []
+
+    def go(fn):
+        try:
+            barrier.wait(10)
+            fn()
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(fn,)) for fn in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads), "a replay did not finish"
+    if errors:
+        raise errors[0]
+
+
+def _recommended(engine, tenant, s, launched_from, operator):
+    def run():
+        made = J.create_recommended_job(engine, operator=operator, now=utcnow(),
+                                        launched_from=launched_from, tenant=tenant,
+                                        settings=s)
+        if made.created:
+            run_job(engine, made.job_id, s, verify=TLS)
+    return run
+
+
+def _expected(engine, modes: dict[str, str]) -> None:
+    """Each fault mode ends as it must: the receiver's answer decides, never a race."""
+    want = {"ok": S.SUCCEEDED, "slow": S.SUCCEEDED, "timeout": S.UNKNOWN,
+            "drop": S.UNKNOWN, "down": S.FAILED}
+    ends = outcomes(engine, modes)
+    wrong = {d: (m, ends[d]) for d, m in modes.items() if ends[d] != want[m]}
+    assert not wrong, f"ended otherwise than their receiver answered: {wrong}"
+
+
+def _afterwards(engine, receiver, tenant, s, modes) -> None:
+    """The issue's repro: the advisor never recommends an unknown outcome again, and a
+    later ``--recommended`` sends nothing the receiver already took."""
+    advice = J.create_recommended_job(engine, operator="later", now=utcnow(),
+                                      launched_from="cli", tenant=tenant, settings=s)
+    unknown = {d for d, m in modes.items() if m in ("timeout", "drop")}
+    assert not unknown & set(advice.advice["recommended_ids"])
+    assert {u["id"] for u in advice.advice["outcome_unknown"]} == unknown
+    if advice.created:
+        run_job(engine, advice.job_id, s, verify=TLS)
+
+
+def test_three_overlapping_recommended_jobs(engine, receiver):
+    s = fault_settings()
+    for r in range(ROUNDS):
+        tenant = f"t{r:02d}"
+        modes = world(engine, receiver, tenant, utcnow(), MIX)
+        _race(*(_recommended(engine, tenant, s, src, f"op-{src}")
+                for src in ("app", "api", "cli")))
+        no_duplicates(receiver, modes)
+        ends = nothing_lost(engine, modes)
+        _expected(engine, modes)
+        _afterwards(engine, receiver, tenant, s, modes)
+        no_duplicates(receiver, modes)
+        assert nothing_lost(engine, modes) == ends
+    # every delivery went out exactly once, over all rounds: one job got it, the other
+    # two skipped it ("in another job", naming the holder) or found nothing left
+    assert sum(receiver.receipts.values()) == ROUNDS * sum(MIX.values())
+    assert len(receiver.receipts) == ROUNDS * sum(MIX.values())
+
+
+@pytest.fixture
+def cli_config(db_url, tmp_path, monkeypatch):
+    config = tmp_path / "config.yaml"
+    config.write_text("replay:\n  allow_private_networks: true\n  global_rate_per_s: 1000\n"
+                      f"  timeout_s: {TIMEOUT_S}\n  heartbeat_s: 0.2\n"
+                      "  circuit_breaker_failures: 50\n")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("INTEL_CONFIG", str(config))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_a_job_and_replay_recommended_at_once(engine, receiver, cli_config, capsys):
+    s = fault_settings()
+    codes = []
+    for r in range(ROUNDS):
+        tenant = f"u{r:02d}"
+        modes = world(engine, receiver, tenant, utcnow(), MIX)
+        ids = sorted(modes)
+
+        def manual(ids=ids):
+            job_id, _ = J.create_job(engine, ids, operator="alice", source="manual",
+                                     now=utcnow())
+            run_job(engine, job_id, s, verify=TLS)
+
+        def cli(tenant=tenant):
+            codes.append(cli_main(["replay", "--recommended", "--tenant", tenant,
+                                   "--operator", "bob", "--json", "--no-resume-stale"]))
+
+        _race(manual, cli)
+        no_duplicates(receiver, modes)
+        ends = nothing_lost(engine, modes)
+        _expected(engine, modes)
+        _afterwards(engine, receiver, tenant, s, modes)
+        no_duplicates(receiver, modes)
+        assert nothing_lost(engine, modes) == ends
+    capsys.readouterr()
+    assert set(codes) <= {0, 1}  # 1: an item failed or ended unknown (the fault mix)
+    # one request per delivery, whoever won each race
+    assert sum(receiver.receipts.values()) == ROUNDS * sum(MIX.values())
