@@ -39,10 +39,11 @@ if signin.demo:
     demo_notice()
 
 PAGES = {
+    # The design card's four views by its names: Triage, Advisor, Anomalies, Insights.
     "Operate": [
         ("views/history.py", "Deliveries", "📬", None),  # the default page, served at /
-        ("views/advisor.py", "Replay advisor", "🔁", "advisor"),
-        ("views/groups.py", "Failure groups", "🧩", "groups"),
+        ("views/groups.py", "Triage", "🩺", "groups"),  # url kept: links already shared
+        ("views/advisor.py", "Advisor", "🔁", "advisor"),
         ("views/anomalies.py", "Anomalies", "🚨", "anomalies"),
     ],
     "Understand": [

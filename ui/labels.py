@@ -1,4 +1,4 @@
-"""Streamlit helpers shared by the Labels, Accuracy and Failure groups pages."""
+"""Streamlit helpers shared by the Labels, Accuracy and Triage pages."""
 
 from __future__ import annotations
 

@@ -203,3 +203,30 @@ def test_a_database_error_never_shows_its_password(tmp_path, monkeypatch):
     assert any("Cannot reach the database" in e.value for e in at.error)
     shown = " ".join([c.value for c in at.code] + texts(at))
     assert "s3cret" not in shown
+
+
+def _navigation() -> dict[str, list[tuple[str, str, str, str | None]]]:
+    """app.py's PAGES table, read from the source (running app.py needs a Streamlit run)."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(APP).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES":
+            return ast.literal_eval(node.value)
+    raise AssertionError("app.py has no PAGES table")
+
+
+def test_navigation_names_the_design_cards_four_views():
+    pages = {title: (file, path) for group in _navigation().values()
+             for file, title, _, path in group}
+    assert pages["Triage"] == ("views/groups.py", "groups")
+    assert pages["Advisor"] == ("views/advisor.py", "advisor")
+    assert pages["Anomalies"] == ("views/anomalies.py", "anomalies")
+    assert pages["Insights"] == ("views/insights.py", "insights")
+    for other in ("Deliveries", "Explore", "Labels", "Accuracy", "Audit trail"):
+        assert other in pages
+    from pathlib import Path
+
+    root = Path(APP).parent
+    assert all((root / file).is_file() for file, _ in pages.values())
