@@ -5,17 +5,19 @@ replay (P % of failures)" within the identity's tenants, the confidence, "Replay
 recommended" (for a role that may replay) behind a confirmation dialog (count, endpoints,
 operator), what is in unfinished replay jobs ("in progress", never offered again while a
 job holds it), the deliveries whose replay outcome is unknown ("outcome unknown — check
-with the receiver"), the live progress of the launched job, and "Why these deliveries?"
+with the receiver", with the operator's one-click deliberate resend of one, same
+``webhook-id``), the live progress of the launched job, and "Why these deliveries?"
 with the breakdowns as Altair charts. It only draws what
 ``intel.advisor.get_replay_recommendations`` computed; endpoint URLs are redacted.
 
 Fresh without a manual refresh: the advice is cached by the replay activity token
-(``intel.replay.jobs.activity_token``: jobs created, started, finished, cancelled;
-outcomes becoming unknown) besides the minute, and the head of the panel (count, button,
-in-progress and unknown lists, the job's progress) is a fragment that re-runs every
-second while a job is unfinished (every ``IDLE_EVERY_S`` otherwise, to notice jobs
-started elsewhere: another tab, the API, the CLI). When the jobs change it re-runs the
-whole page, so the "why", the history table and the counts agree.
+(``intel.replay.jobs.activity_token``: jobs created, started, finished, cancelled; items
+of unfinished jobs ending; outcomes becoming unknown) besides the minute, and the head of
+the panel (count, button, in-progress and unknown lists, the job's progress) is a
+fragment that re-runs every ``LIVE_EVERY_S`` while a job is unfinished (every
+``IDLE_EVERY_S`` otherwise, to notice jobs started elsewhere: another tab, the API, the
+CLI). When the jobs change (not on mere progress) it re-runs the whole page, so the
+"why", the history table and the counts agree.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ import streamlit as st
 from intel.advisor import get_replay_recommendations
 from intel.auth import Identity, TenantScope
 from intel.deliveries.links import history_link
-from intel.redact import redact_url
+from intel.redact import redact_text, redact_url
 from intel.replay import jobs as J
+from intel.replay.engine import replay_single
 from intel.settings import database_url
 from intel.timeutil import to_rfc3339
 from ui.replay import (
@@ -41,9 +44,9 @@ from ui.replay import (
     request_recommended_replay,
 )
 from ui.safe import md, redact_columns
-from ui.session import engine, now, settings
+from ui.session import allowed, engine, now, settings
 
-LIVE_EVERY_S = 1.0  # while a replay job is unfinished
+LIVE_EVERY_S = 2.0  # while a replay job is unfinished (the advice follows its progress)
 IDLE_EVERY_S = 10.0  # otherwise: notice a job started elsewhere
 
 CONFIDENCE_BADGE = {
@@ -253,14 +256,66 @@ def _render_head(advice: dict, identity: Identity, key: str, tenant: str | None,
                    f"{jobs}{f' and {more} more' if more > 0 else ''}: not offered again while "
                    "a job holds them.")
     if advice.get("outcome_unknown_total"):
-        st.warning(f"{int(advice['outcome_unknown_total'])} {UNKNOWN_TEXT.lower()}: their "
-                   "replay may have reached the receiver, so they are never resent "
-                   "automatically. Open one to resend it deliberately (same webhook-id).",
-                   icon="❓")
-        st.dataframe(unknown_frame(advice), hide_index=True, width="stretch",
-                     column_config={"open": st.column_config.LinkColumn(
-                         "Delivery", display_text="Open ↗")},
-                     height=min(36 * (len(advice["outcome_unknown"]) + 1), 220))
+        _render_unknown(advice, identity, key)
+    _render_resend_result(key)
+
+
+def _render_unknown(advice: dict, identity: Identity, key: str) -> None:
+    """"Outcome unknown — check with the receiver": the list, and for a role that may
+    replay the one-click deliberate resend of the selected one (same ``webhook-id``;
+    audited as ``replay.unknown.resend``)."""
+    may_resend = identity.can("replay")
+    st.warning(f"{int(advice['outcome_unknown_total'])} {UNKNOWN_TEXT.lower()}: their "
+               "replay may have reached the receiver, so they are never resent "
+               "automatically."
+               + (" If the receiver does not have one, select it and resend it "
+                  "deliberately (same webhook-id: a receiver that de-duplicates keeps one "
+                  "copy)." if may_resend else ""),
+               icon="❓")
+    frame = unknown_frame(advice)
+    shown = dict(hide_index=True, width="stretch",
+                 column_config={"open": st.column_config.LinkColumn(
+                     "Delivery", display_text="Open ↗")},
+                 height=min(36 * (len(frame) + 1), 220))
+    if not may_resend:
+        st.dataframe(frame, **shown)
+        return
+    event = st.dataframe(frame, key=f"{key}_unknown", on_select="rerun",
+                         selection_mode="single-row", **shown)
+    rows = list(getattr(getattr(event, "selection", None), "rows", None) or [])
+    chosen = str(frame.iloc[rows[0]]["id"]) if rows and rows[0] < len(frame) else None
+    result_key = _resend_key(key)
+    if st.button("↻ Resend selected (same webhook-id)", key=f"{key}_resend",
+                 disabled=chosen is None,
+                 help="A deliberate resend of a delivery the receiver may already have; "
+                 "audited") and chosen and allowed(identity, "replay"):
+        with st.spinner("Resending…"):
+            out = replay_single(engine(), chosen, operator=identity.name,
+                                settings=settings().replay, now=now(), scope=identity.scope,
+                                resend_unknown=True)
+        st.session_state[result_key] = {"id": chosen, "outcome": out.outcome,
+                                        "http_status": out.http_status, "reason": out.reason}
+        st.rerun()  # the list and the counts, without it
+
+
+def _resend_key(key: str) -> str:
+    return f"{key}_resend_result"
+
+
+def _render_resend_result(key: str) -> None:
+    """The outcome of this session's last deliberate resend from the panel."""
+    result = st.session_state.get(_resend_key(key))
+    if result:
+        text = (f"Resend of {md(result['id'])}: {md(result['outcome'])}"
+                + (f" (HTTP {int(result['http_status'])})" if result["http_status"] else ""))
+        if result["outcome"] == "succeeded":
+            st.success(text, icon="✅")
+        elif result["outcome"] in ("unknown", "interrupted"):
+            st.warning(f"{text}: {UNKNOWN_TEXT}", icon="❓")
+        else:
+            st.error(text, icon="❌")
+        if result["reason"]:
+            st.code(redact_text(result["reason"]), language=None, wrap_lines=True)
 
 
 def _tokens_key(key: str) -> str:

@@ -12,10 +12,9 @@ from intel.auth import Identity
 from intel.incidents.links import affected_deliveries_link
 from intel.incidents.queries import active_incidents, duration_s
 from intel.redact import redact_url
-from intel.worker.heartbeat import freshness
-from ui.banner import acknowledge_dialog, detector_status
+from ui.banner import acknowledge_dialog
 from ui.safe import headline
-from ui.session import engine, now, require_identity, settings
+from ui.session import engine, now, require_identity
 
 WINDOWS = {"24 h": timedelta(hours=24), "7 days": timedelta(days=7),
            "30 days": timedelta(days=30)}
@@ -37,7 +36,7 @@ def incidents_frame(rows, at) -> pd.DataFrame:
             "type": i.type,
             "target": redact_url(i.target),
             "what": headline(i.headline, i.target),
-            "status": i.status,
+            "status": i.state,  # active | recovering | resolved
             "failures now": i.current_failures,
             "peak": i.peak_failures,
             "baseline": round(i.baseline, 2),
@@ -92,14 +91,12 @@ def render_incident(incident, at, identity: Identity) -> None:
 
 
 def active_section() -> None:
-    """The self-refreshing part: detector status and the active incidents (within the
-    identity's tenants)."""
+    """The self-refreshing part: the active incidents (within the identity's tenants).
+    The detector's status is the banner's, once per page (``ui.banner.detector_line``)."""
     identity = require_identity()
     at = now()
     with engine().connect() as conn:
-        fresh = freshness(conn, at, settings().worker.stale_after_s)
         rows = active_incidents(conn, scope=identity.scope)
-    detector_status(fresh)
     st.subheader(f"Active incidents ({len(rows)})")
     if not rows:
         st.success("No active incidents.", icon="✅")

@@ -1,12 +1,16 @@
 """The incident banner, at the top of every page (``app.py`` calls ``render_banner``).
 
-While unacknowledged active incidents exist it shows each one ("🚨 45 failures to
-api.customer.com in 5 min — 15x normal"), a link to the affected deliveries (the history
-filtered to the target and window) and, for a role that may acknowledge, "Mark as known
-issue" (a note, audited as ``incident.ack`` under the signed-in name; the incident stays
-tracked, the banner hides it). Only incidents within the identity's tenants are shown.
-Below it: "detector last ran 12 s ago", and a warning when the heartbeat is stale.
-Target names come from delivery data, so they are shown with ``st.text`` only.
+While unacknowledged active incidents exist it shows each one under "Anomaly detected"
+(or "Recovering" once it is back to normal and settling) with its headline at its peak
+and now (``intel.incidents.headline``: "🚨 45 failures to api.customer.com in 5 min —
+15x normal", "🚨 api.customer.com recovering: peak 45 failures in 5 min, 15x normal;
+now 3"), a link to the affected deliveries (the history filtered to the target and
+window) and, for a role that may acknowledge, "Mark as known issue" (a note, audited as
+``incident.ack`` under the signed-in name; the incident stays tracked, the banner hides
+it). Only incidents within the identity's tenants are shown. Below it, once per page:
+"detector last ran 12 s ago" (refreshed every worker interval), and a warning when the
+heartbeat is stale; pages do not repeat it. Target names come from delivery data, so
+they are shown with ``st.text`` only.
 """
 
 from __future__ import annotations
@@ -54,8 +58,9 @@ def _incident_block(incident: Incident, identity: Identity) -> None:
     with st.container(border=True):
         left, right = st.columns([5, 2], vertical_alignment="center")
         with left:
+            state = "Recovering" if incident.recovering else "Anomaly detected"
             st.markdown(f"{_SEVERITY_BADGE.get(incident.severity, '')} "
-                        f"**Anomaly detected** · {md(incident.type)}")
+                        f"**{state}** · {md(incident.type)}")
             st.text(f"🚨 {headline(incident.headline, incident.target)}")
         with right:
             st.link_button("View affected deliveries", affected_deliveries_link(incident),
@@ -76,12 +81,22 @@ def detector_status(fresh: Freshness) -> None:
         st.caption(f"⏱️ {fresh.text}")
 
 
+def detector_line() -> None:
+    """The detector's status line: the banner's, once per page, refreshed every worker
+    interval (``render_banner`` runs it as a fragment)."""
+    try:
+        with engine().connect() as conn:
+            fresh = freshness(conn, now(), settings().worker.stale_after_s)
+    except Exception as exc:  # the banner never breaks a page
+        st.caption(f"Detector status unavailable: {md(type(exc).__name__)}")
+        return
+    detector_status(fresh)
+
+
 def render_banner(identity: Identity) -> None:
-    at = now()
     try:
         with engine().connect() as conn:
             shown = banner_incidents(conn, scope=identity.scope)
-            fresh = freshness(conn, at, settings().worker.stale_after_s)
     except Exception as exc:  # the banner never breaks a page
         st.caption(f"Anomaly status unavailable: {md(type(exc).__name__)}")
         return
@@ -92,4 +107,4 @@ def render_banner(identity: Identity) -> None:
     if len(shown) > MAX_SHOWN:
         st.markdown(f"…and {len(shown) - MAX_SHOWN} more unacknowledged incidents: "
                     "see [Anomalies](/anomalies).")
-    detector_status(fresh)
+    st.fragment(run_every=settings().worker.interval_s)(detector_line)()

@@ -335,8 +335,10 @@ def _health_label(h: dict, incident: dict | None, settings: ReplaySettings) -> s
         return "failing again"
     if _unstable(h, settings):
         return "unstable"
-    if last_down is not None and last_down > last_ok:
+    if last_down is not None and last_down > last_ok and not _tolerated_again(h, settings):
         return "down"
+    # failures since its latest success that the cutoff tolerates: still recovered (its
+    # health_note says how many)
     return "recovered"
 
 

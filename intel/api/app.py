@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from intel import __version__
 from intel.api import auth, deps, docs, errors
 from intel.api.models import Health
+from intel.api.routes_accuracy import router as accuracy_router
 from intel.api.routes_anomalies import router as anomalies_router
 from intel.api.routes_audit import router as audit_router
 from intel.api.routes_deliveries import router as deliveries_router
@@ -43,16 +44,16 @@ Every route but `GET /health` needs `Authorization: Bearer <token>`, a token mad
 
 * No token, or an unknown, revoked or expired one: **401** with `WWW-Authenticate: Bearer`.
 * A role that may not do it: **403**. A viewer reads; an operator also replays and
-  acknowledges; an admin may do everything (the table below says which action each route
-  is).
+  acknowledges; an admin also switches the triage model (the table below says which
+  action each route is).
 * A token limited to tenants sees only their data. Anything of another tenant is as if it
   did not exist: **404** for a single item (a delivery, its triage, a replay job, an
   incident to acknowledge), absent from lists, totals, insights rows, the advisor's
   breakdowns and the audit trail. Platform-wide figures (bursts, incidents of endpoints
   several tenants share, platform totals) are only for tokens without a tenant limit.
-* The actor recorded for a write (a replay job, a cancellation, an acknowledgement) is
-  the token's name. An `operator` field in a body is still accepted for compatibility
-  but is **ignored**.
+* The actor recorded for a write (a replay job, a cancellation, an acknowledgement, the
+  model switch) is the token's name. An `operator` field in a body is still accepted for
+  compatibility but is **ignored**.
 
 {{permissions}}
 
@@ -240,6 +241,7 @@ def create_app() -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(deliveries_router)
+    app.include_router(accuracy_router)
     app.include_router(replay_router)
     app.include_router(insights_router)
     app.include_router(anomalies_router)

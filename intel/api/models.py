@@ -433,3 +433,140 @@ class AuditPage(BaseModel):
     limit: int
     offset: int
     events: list[AuditEvent]
+
+
+# --- triage accuracy and the model switch --------------------------------------------------
+
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class CategoryFigures(Body):
+    predicted: int = Field(..., description="deliveries predicted this category")
+    support: int = Field(..., description="deliveries labelled this category")
+    correct: int
+    precision: Share | None = Field(None, description="null when none is predicted so")
+    recall: Share | None = Field(None, description="null when none is labelled so")
+    accepted_recall: Share | None = None
+
+
+class LabelledPrediction(Body):
+    id: str
+    predicted: str
+    score: int
+    label: str
+    acceptable: list[str] = []
+    accepted_alternative: bool = False
+
+
+class AcceptedAlternative(Body):
+    label: str
+    predicted: str = Field(..., description="an acceptable alternative the label lists")
+    n: int
+
+
+class CalibrationBand(Body):
+    band: str = Field(..., description="score band, e.g. `90-100`")
+    n: int
+    correct: int
+    accuracy: Share | None = None
+    accepted_correct: int | None = None
+
+
+class AccuracyWeek(Body):
+    week: Timestamp = Field(..., description="Monday 00:00 UTC of the week labelled in")
+    n: int
+    correct: int
+    accuracy: Share | None = None
+    accepted_accuracy: Share | None = None
+    safe_to_retry_false_positives: int
+
+
+class FalsePositiveRow(LabelledPrediction):
+    rule: str | None = None
+    reason: str | None = None
+    endpoint: str | None = Field(None, description="URL, credentials masked")
+    http_status: int | None = None
+    error: str | None = None
+    body: str | None = Field(None, description="the start of the response body (capped)")
+    labeler: str | None = None
+    labeled_at: Timestamp | None = None
+    origin: str | None = None
+
+
+class OriginFigures(Body):
+    origin: str = Field(..., description="`starter` (in-sample), `operator` or an "
+                                         "imported file's name")
+    in_sample: bool
+    n: int
+    strict_accuracy: Share | None = None
+    accepted_accuracy: Share | None = None
+    safe_to_retry_false_positives: int
+
+
+class ModelApplies(Body):
+    where: str
+    uses_model: bool
+
+
+class ModelStatus(Body):
+    enabled: bool = Field(..., description="the \"Use model in triage\" switch")
+    set_by: str | None = Field(None, description="who set the switch (null: the setting's "
+                                                 "default applies)")
+    set_at: Timestamp | None = None
+    in_use: bool = Field(..., description="whether triage uses the model now")
+    trained: bool
+    trained_at: Timestamp | None = None
+    labels_used: int | None = None
+    comparison: dict[str, Any] | None = Field(
+        None, description="rules, rules with the model and model alone on the same "
+                          "held-out folds (strict accuracy, safe-to-retry false positives)")
+    below_rules: bool | None = Field(None, description="switching on needs `confirmed`")
+    folds: Any = None
+    by_origin: Any = None
+    applies_to: list[ModelApplies] = Field(..., description="where the switch changes what "
+                                                            "the product says")
+
+
+class TriageAccuracy(Body):
+    """The rules' accuracy over the stored labels: the figures of the Accuracy page, the
+    Insights gauge and `python -m intel triage evaluate` (one definition)."""
+
+    as_of: Timestamp
+    categories: list[str]
+    n: int = Field(..., description="labelled deliveries scored")
+    correct: int = Field(..., description="predicted category is the label")
+    accuracy: Share | None = Field(None, description="strict accuracy (the gate's)")
+    strict_accuracy: Share | None = None
+    accepted_correct: int
+    accepted_accuracy: Share | None = Field(
+        None, description="the prediction is the label or an acceptable alternative")
+    per_category: dict[str, CategoryFigures]
+    confusion: dict[str, dict[str, int]] = Field(..., description="{label: {predicted: n}}")
+    accepted_alternatives: list[AcceptedAlternative]
+    safe_to_retry_false_positives: list[LabelledPrediction]
+    safe_to_retry_false_positive_count: int
+    calibration: list[CalibrationBand]
+    gate_threshold: Share
+    gate_basis: str = Field(..., description="`strict`")
+    gate_passed: bool
+    mistakes: list[LabelledPrediction]
+    definitions: dict[str, str]
+    by_week: list[AccuracyWeek]
+    false_positive_rows: list[FalsePositiveRow]
+    by_origin: list[OriginFigures]
+    in_sample_labels: int = Field(..., description="labels from the starter set the rules "
+                                                   "were written against")
+    sample_note: str
+    model: ModelStatus | None = Field(None, description="the model's state; null for a "
+                                                        "token limited to tenants")
+
+
+class ModelSwitchRequest(BaseModel):
+    enabled: bool = Field(..., description="switch \"Use model in triage\" on or off")
+    confirmed: bool = Field(False, description="switch on although the model scores below "
+                                               "the rules (or was never compared with them)")
+    note: Note | None = Field(None, description="why (audited)")
+
+
+class ModelSwitched(BaseModel):
+    model: ModelStatus

@@ -1,8 +1,12 @@
 """`python -m intel demo seed`: the demo's data, created once.
 
 A week of simulated traffic ending now, with endpoints pointing at the local sandbox,
-and the starter label set, so every screen has something true to show on first start.
-An existing store is left alone (the live simulator keeps it current).
+the detector run over that week (the backtest, written as real incidents audited as the
+system: ``intel.incidents.history``) so the Anomalies history matches the timeline beside
+it, and the starter label set, so every screen has something true to show on first
+start. An existing store is left alone (the live simulator keeps it current); the
+incident history is added only where none is stored yet, so seeding twice writes nothing
+twice.
 """
 
 from __future__ import annotations
@@ -59,6 +63,15 @@ def run(args) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(f"wrote {summary.deliveries:,} deliveries ({summary.failed:,} failed)")
+    from datetime import timedelta
+
+    from intel.incidents.history import record_history
+    from intel.settings import get_settings
+
+    print("running the detector over the simulated week ...", flush=True)
+    history = record_history(engine, now - timedelta(days=args.days), now,
+                             get_settings().detector, now=now)
+    print(history.describe())
     if not has_labels and STARTER_LABELS.exists():
         try:
             records = read_label_file(STARTER_LABELS, default_labeler="starter-set")

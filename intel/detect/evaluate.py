@@ -27,11 +27,11 @@ rule's short windows (``c`` failures of ``n`` finished deliveries):
   to its opening threshold (hysteresis: no flapping at the threshold); a longer window
   than the one it reports on counts only for a quiet target (fewer deliveries than the
   minimum in the next shorter window), so a busy endpoint's incident ends with its
-  outage, not an hour later; a burst also holds on its 15-min window, so it outlives the
-  failures still inside the spikes' windows, and only while its excess is at least
+  outage, not an hour later; a burst also holds on its 15-min window (the one it reports
+  on, or while its 5-min window still holds too), and only while its excess is at least
   ``clear_fraction`` of ``burst_min_excess`` (the platform's normal ratio drifts with the
-  mix of tenants awake) (literal mode: while the bare ratio holds against the frozen
-  baseline).
+  mix of tenants awake, so a night's 2 % against a frozen 1.2 % is not the burst going
+  on) (literal mode: while the bare ratio holds against the frozen baseline).
 
 Severity: ``critical`` when ``c >= critical_min_failures`` and either at least
 ``critical_failure_ratio`` of the deliveries fail or ``c / expected`` reaches
@@ -180,6 +180,7 @@ def evaluate_rule(
     first_fire = np.full(k_count, -1)
     recent = np.ones(k_count, dtype=bool)  # the shorter window is still bad
     quiet = np.ones(k_count, dtype=bool)  # the shorter window had too few deliveries
+    held = np.ones(k_count, dtype=bool)  # a burst: the shorter window still holds it
 
     def own_window(name: str) -> np.ndarray:
         """Active incidents that report on this window."""
@@ -229,9 +230,12 @@ def evaluate_rule(
             r_clear = frozen_ratio + settings.clear_fraction * (r_open_f - frozen_ratio)
             abnormal = is_active & (c >= 1) & (c >= r_clear * n) & holds_here
             if burst:  # and at least that fraction of its opening excess, too: the
-                # platform's ratio drifts with the mix of tenants awake
+                # platform's ratio drifts with the mix of tenants awake; a longer window
+                # holds only while the shorter one still does
                 abnormal &= (c - expected) >= settings.clear_fraction * (
                     settings.burst_min_excess)
+                abnormal &= held | own_window(name)
+                held = abnormal.copy()
             else:  # its own window, and a longer one only for a quiet target
                 abnormal &= quiet | own_window(name)
             # a longer window fires only while the last shorter one is still bad

@@ -186,7 +186,8 @@ def skip_replayed_since(conn: Connection, job_id: str, delivery_ids: Sequence[st
                 .where(replay_items.c.job_id == job_id, replay_items.c.delivery_id == did,
                        replay_items.c.state == S.PENDING)
                 .values(state=S.SKIPPED,
-                        reason=f"replayed since the recommendation was made (job {other})",
+                        reason=f"in another job ({other}): it replayed the delivery after "
+                        "the recommendation was made",
                         blocked_by=other if other != job_id else None, updated_at=now)
             ).rowcount
         release_queued(conn, job_id, list(since))

@@ -583,18 +583,21 @@ def stale_job_ids(engine: Engine, now: datetime, stale_after_s: float) -> list[s
 class ReplayActivity(NamedTuple):
     """``activity_token``: ``jobs`` changes whenever a replay job is created, starts,
     finishes or is cancelled; ``unknown`` whenever an outcome becomes (or stops being)
-    unknown. Hashable: a cache key."""
+    unknown; ``progress`` whenever an item of an unfinished job ends. Hashable: a cache
+    key."""
 
     jobs: str
     unknown: str
+    progress: str = ""
 
 
 def activity_token(engine: Engine) -> ReplayActivity:
     """What the advisor's answer depends on in the replay tables, as a cache key: it
     changes when a job is created, starts, finishes or is cancelled (its deliveries
-    become "in progress", then replayed or free again) and when an outcome becomes or
-    stops being unknown. Cheap to read (a few indexed aggregates). Not scoped: it is
-    never shown, only compared."""
+    become "in progress", then replayed or free again), when an item of an unfinished
+    job ends (a delivery leaves "in progress") and when an outcome becomes or stops
+    being unknown. Cheap to read (a few indexed aggregates). Not scoped: it is never
+    shown, only compared."""
     jobs = replay_jobs.c
     with engine.connect() as conn:
         by_status = conn.execute(
@@ -609,13 +612,21 @@ def activity_token(engine: Engine) -> ReplayActivity:
             .order_by(jobs.id)
             .limit(50)
         ).all()
+        done = dict(conn.execute(
+            select(replay_items.c.job_id, func.count())
+            .where(replay_items.c.job_id.in_([i for i, _st, _c in live]),
+                   replay_items.c.state.in_(S.TERMINAL))
+            .group_by(replay_items.c.job_id)
+        ).all()) if live else {}
         unknown = conn.execute(
             select(func.count(), func.max(replay_claims.c.claimed_at))
             .where(replay_claims.c.state == S.CLAIM_UNKNOWN)
         ).one()
     parts = [f"{st}:{n}:{to_rfc3339(c)}:{to_rfc3339(f)}" for st, n, c, f in by_status]
     parts += [f"{i}:{st}:{int(bool(cancel))}" for i, st, cancel in live]
-    return ReplayActivity("|".join(parts), f"{unknown[0]}:{to_rfc3339(unknown[1])}")
+    progress = "|".join(f"{i}:{int(done.get(i, 0))}" for i, _st, _c in live)
+    return ReplayActivity("|".join(parts), f"{unknown[0]}:{to_rfc3339(unknown[1])}",
+                          progress)
 
 
 def live_jobs(engine: Engine, *, scope: TenantScope = ALL, limit: int = 20) -> list[dict]:

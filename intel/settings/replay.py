@@ -71,8 +71,8 @@ class ReplaySettings(Section):
         description="Transport or 5xx failures on an endpoint after its latest success that "
         "make the advisor treat it as down again (wait instead of replay). 1 (the default): "
         "any such failure, so a recommended endpoint has not failed again since it "
-        "recovered; a higher cutoff tolerates fewer failures, and the advisor then says "
-        "how many it tolerated.",
+        "recovered; a higher cutoff N tolerates up to N-1 of them, and the advisor then "
+        "says how many it tolerated (the endpoint's health note).",
     )
     advisor_unstable_share: float = Field(
         0.1,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -21,6 +23,8 @@ from intel.auth.tokens import create_token, revoke_token
 from intel.cache import get_cache
 from intel.settings import get_settings
 from tests.scope.world import NOW, World, build
+
+ROOT = Path(__file__).resolve().parents[2]
 
 #: name -> (role, tenants) of the tokens every test has.
 TOKENS = {
@@ -71,9 +75,20 @@ def make_tokens(engine: Engine) -> dict[str, str | None]:
     return secrets
 
 
+def isolated_config(directory: Path) -> Path:
+    """The repository's ``config.yaml`` with the triage model saved under ``directory``
+    (so a model trained in the checkout never changes what a test sees)."""
+    settings = yaml.safe_load((ROOT / "config.yaml").read_text()) or {}
+    settings.setdefault("triage", {})["model_path"] = str(directory / "triage_model.joblib")
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
 @pytest.fixture
-def api(db_url, engine, monkeypatch) -> Api:
+def api(db_url, engine, monkeypatch, tmp_path) -> Api:
     monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("INTEL_CONFIG", str(isolated_config(tmp_path)))
     monkeypatch.delenv("REDIS_URL", raising=False)
     get_settings.cache_clear()
     get_cache().invalidate()

@@ -10,10 +10,12 @@ from intel.api.auth import INVALID, MISSING
 from tests.api.conftest import NO_TOKEN
 from tests.api.matrix import CALLERS, ROUTES, check, fill, names, row_id, rows
 
+WRITES = rows("POST") + rows("PUT")
+
 
 @pytest.mark.parametrize("who", CALLERS)
-@pytest.mark.parametrize(("route", "case", "path", "body", "expected"), rows("POST"),
-                         ids=[row_id(r) for r in rows("POST")])
+@pytest.mark.parametrize(("route", "case", "path", "body", "expected"), WRITES,
+                         ids=[row_id(r) for r in WRITES])
 def test_write_route_x_caller(api, route, case, path, body, expected, who):
     check(api, route, path, body, expected, who)
 

@@ -69,7 +69,8 @@ def test_the_description_documents_errors_and_permissions(client):
     for fragment in ("Authorization: Bearer", "**401**", "**403**", "**404**",
                      '"code": "bad_parameter"', "| `POST /replay/jobs` | replay | operator |",
                      "| `POST /anomalies/{incident_id}/acknowledge` | acknowledge | operator |",
-                     "| `GET /deliveries` | read | viewer |", "ignored"):
+                     "| `GET /deliveries` | read | viewer |",
+                     "| `PUT /triage/model` | model.switch | admin |", "ignored"):
         assert fragment in description, fragment
 
 

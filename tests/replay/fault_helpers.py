@@ -24,12 +24,14 @@ from tests.replay.replay_helpers import DROP, Answer, delivery, seed, settings, 
 #: One TLS context for every runner of a test (loading the CA bundle is slow).
 TLS = ssl.create_default_context()
 
-TIMEOUT_S = 0.2
+#: The replay timeout of the fault tests: short, with margin enough that a fine or slow
+#: answer never times out on a loaded machine (2 cores running the suite).
+TIMEOUT_S = 0.5
 #: Fault modes: (answer of the endpoint, outcome a replay to it ends with).
 MODES = {
     "ok": (Answer(200), S.SUCCEEDED),
     "slow": (slow_200(0.05), S.SUCCEEDED),
-    "timeout": (timeout(0.5), S.UNKNOWN),
+    "timeout": (timeout(TIMEOUT_S + 0.5), S.UNKNOWN),
     "drop": (DROP, S.UNKNOWN),
     "down": (Answer(503), S.FAILED),
 }

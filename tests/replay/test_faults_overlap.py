@@ -8,14 +8,17 @@ twice, nothing lost, and a later ``--recommended`` resends none of the unknown o
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 import pytest
+import sqlalchemy as sa
 
 from intel.cli import main as cli_main
 from intel.replay import jobs as J
 from intel.replay import states as S
 from intel.replay.runner import run_job
 from intel.settings import get_settings
+from intel.store.schema import replay_items
 from intel.timeutil import utcnow
 from tests.replay.fault_helpers import (
     TIMEOUT_S,
@@ -72,6 +75,26 @@ def _expected(engine, modes: dict[str, str]) -> None:
     assert not wrong, f"ended otherwise than their receiver answered: {wrong}"
 
 
+def _skips_name_the_holder(engine, modes: dict[str, str]) -> None:
+    """An item skipped "in another job" names a job that really had the delivery (its
+    own item of it was not skipped), and its job's summary counts it under that id."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(replay_items.c.job_id, replay_items.c.delivery_id, replay_items.c.state,
+                      replay_items.c.blocked_by, replay_items.c.reason)
+            .where(replay_items.c.delivery_id.in_(list(modes)))).all()
+    sent_by = {(r.job_id, r.delivery_id) for r in rows if r.state != S.SKIPPED}
+    per_job: dict[str, Counter] = {}
+    for r in rows:
+        if r.blocked_by is None:
+            continue
+        assert r.state == S.SKIPPED and r.reason.startswith(f"in another job ({r.blocked_by})")
+        assert (r.blocked_by, r.delivery_id) in sent_by
+        per_job.setdefault(r.job_id, Counter())[r.blocked_by] += 1
+    for job_id, counts in per_job.items():
+        assert J.job_summary(engine, job_id, include_items=False)["in_other_jobs"] == counts
+
+
 def _afterwards(engine, receiver, tenant, s, modes) -> None:
     """The issue's repro: the advisor never recommends an unknown outcome again, and a
     later ``--recommended`` sends nothing the receiver already took."""
@@ -94,6 +117,7 @@ def test_three_overlapping_recommended_jobs(engine, receiver):
         no_duplicates(receiver, modes)
         ends = nothing_lost(engine, modes)
         _expected(engine, modes)
+        _skips_name_the_holder(engine, modes)
         _afterwards(engine, receiver, tenant, s, modes)
         no_duplicates(receiver, modes)
         assert nothing_lost(engine, modes) == ends
@@ -137,6 +161,7 @@ def test_a_job_and_replay_recommended_at_once(engine, receiver, cli_config, caps
         no_duplicates(receiver, modes)
         ends = nothing_lost(engine, modes)
         _expected(engine, modes)
+        _skips_name_the_holder(engine, modes)
         _afterwards(engine, receiver, tenant, s, modes)
         no_duplicates(receiver, modes)
         assert nothing_lost(engine, modes) == ends

@@ -6,6 +6,7 @@ do not depend on how long the run takes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from intel.store.schema import incidents
 from intel.worker.heartbeat import beat, tick_info
 from tests.views.apptest import as_identity, texts
 
-PAGE = str(Path(__file__).resolve().parents[2] / "views" / "anomalies.py")
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "views" / "anomalies.py")
+APP = str(ROOT / "app.py")
 NOW = datetime(2026, 11, 5, 16, 30, tzinfo=UTC)
 HOSTILE = "https://evil.example/**bold**/<img src=x onerror=alert(1)>"
 DOWN = "https://api.customer.example/webhooks"
@@ -89,7 +92,7 @@ def test_page_shows_active_history_and_timeline(page_db):
     assert set(history["status"]) == {"active", "resolved"} and len(history) == 3
     assert set(history["duration"]) == {"3 min", "1 h 00 min"}
     assert any("45 failures to api.customer.example/webhooks in 5 min" in t.value for t in at.text)
-    assert any("detector last ran" in c.value for c in at.caption)
+    assert not any("detector last ran" in c.value for c in at.caption)  # the banner's
     assert len(at.get("vega_lite_chart")) == 1
     assert HOSTILE not in _markdown(at) and "**known**" not in _markdown(at)
     assert "<img" not in _markdown(at)
@@ -117,7 +120,21 @@ def test_the_refreshing_section_directly(page_db):
     at.run()
     assert not at.exception, at.exception
     assert at.subheader[0].value == "Active incidents (2)"
-    assert "stale" in at.warning[0].value  # the heartbeat is 10 min old
+    assert not at.warning  # the detector's status is the banner's, once per page
+
+
+def test_detector_last_ran_once_per_page(page_db):
+    """In the app, on the Anomalies page: the banner says when the detector last ran, the
+    page does not say it again."""
+    _seed(page_db)
+    at = as_identity(AppTest.from_file(APP, default_timeout=60), "alice", now=NOW)
+    at.run()
+    at.switch_page("views/anomalies.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "🚨 Anomalies"
+    said = [c.value for c in at.caption if "detector last ran" in c.value]
+    assert said == ["⏱️ detector last ran 5 s ago"]
 
 
 def _banner_app(user: str | None = "alice", role: str | None = None) -> AppTest:
@@ -176,6 +193,45 @@ def test_a_viewer_is_not_offered_acknowledge(page_db):
     page.run()
     assert not page.exception, page.exception
     assert not [b for b in page.button if "known issue" in b.label]
+
+
+def test_banner_says_when_the_detector_is_stale(page_db):
+    _seed(page_db, beat_age_s=600)
+    at = _banner_app()
+    at.run()
+    assert not at.exception, at.exception
+    assert "stale" in at.warning[0].value  # the heartbeat is 10 min old
+
+
+def _recovering(url: str) -> str:
+    """One endpoint incident: 45 failures at its peak, back to 3 (normal) a minute ago."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        opened = advance({}, [_signal(DOWN, 45)], NOW - timedelta(minutes=3), 300)
+        apply_transitions(conn, opened.transitions, NOW - timedelta(minutes=3))
+        calm = replace(_signal(DOWN, 3), firing=False, abnormal=False)
+        step = advance(opened.active, [calm], NOW - timedelta(minutes=1), 300)
+        apply_transitions(conn, step.transitions, NOW - timedelta(minutes=1))
+        beat(conn, "w1", NOW - timedelta(seconds=5), 12.0, tick_info(NOW - timedelta(seconds=5)))
+    engine.dispose()
+    return next(iter(step.active.values())).id
+
+
+def test_a_recovering_incident_says_so(page_db):
+    _recovering(page_db)
+    at = _banner_app()
+    at.run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.text] == [
+        "🚨 api.customer.example/webhooks recovering: peak 45 failures in 5 min, 15x normal; "
+        "now 3"]
+    markdown = _markdown(at)
+    assert "Recovering" in markdown and "Anomaly detected" not in markdown
+    page = as_identity(AppTest.from_file(PAGE, default_timeout=30), "alice", now=NOW)
+    page.run()
+    assert not page.exception, page.exception
+    assert list(page.dataframe[0].value["status"]) == ["recovering"]
+    assert list(page.dataframe[0].value["failures now"]) == [3]
 
 
 def test_banner_without_detector_or_incidents(sqlite_url, monkeypatch):
