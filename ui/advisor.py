@@ -323,11 +323,13 @@ def _tokens_key(key: str) -> str:
 
 
 def advisor_live(tenant: str | None, since_text: str | None, identity: Identity,
-                 key: str) -> dict:
+                 key: str, expanded_why: bool = False) -> dict:
     """The live part of the panel (a fragment: re-runs on its own, see the module
     docstring): the head from the advice for the current replay activity, and the
     progress of the job this session launched. When the jobs changed since the page was
-    drawn (one started, finished or was cancelled, anywhere), it re-runs the whole page."""
+    drawn (one started, finished or was cancelled, anywhere), it re-runs the whole page.
+    "Why these deliveries?" is drawn here too: the advice also moves with the minute and
+    with new traffic, and its charts must never disagree with the count above them."""
     activity = J.activity_token(engine())
     seen = st.session_state.get(_tokens_key(key))
     if seen is not None and seen != activity.jobs:
@@ -339,6 +341,8 @@ def advisor_live(tenant: str | None, since_text: str | None, identity: Identity,
     job_id = st.session_state.get(JOB_KEY)
     if job_id:
         _progress_body(job_id)
+    with st.expander("Why these deliveries?", expanded=expanded_why):
+        render_why(advice)
     return advice
 
 
@@ -364,9 +368,7 @@ def render_advisor_panel(tenant: str | None = None, since: datetime | str | None
     with st.container(border=True):
         st.markdown("#### 🧠 Smart Replay Advisor")
         st.fragment(advisor_live, run_every=LIVE_EVERY_S if live else IDLE_EVERY_S)(
-            tenant, since_text, identity, key)
+            tenant, since_text, identity, key, expanded_why)
         render_pending_confirmation()
-        with st.expander("Why these deliveries?", expanded=expanded_why):
-            render_why(advice)
     return advice
 

@@ -91,6 +91,8 @@ def test_the_panel_follows_a_job_from_start_to_end(world, receiver):
     assert _head(at).startswith("**1 deliveries**")  # only what is not in the job
     assert f"2 in progress in unfinished replay job(s) {job_id} (2)" in _text(at)
     assert not _replay_all(at).disabled  # the one not in a job is still offered
+    # "why" is redrawn with the head, from the same advice: it cannot show the old count
+    assert [e.label for e in at.expander] == ["Why these deliveries?"]
 
     # it progresses: one of its two is delivered (the runner's own transactions)
     with engine.begin() as conn:
