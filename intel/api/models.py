@@ -197,6 +197,10 @@ class JobRequest(BaseModel):
     tenant: Text | None = Field(None, description="with `recommended`: one tenant")
     since: Text | None = Field(None, description="with `recommended`: RFC 3339 or a "
                                                  "look-back such as 24h")
+    resend_unknown: bool = Field(
+        False, description="with `ids`: an operator's deliberate resend of deliveries whose "
+        "earlier replay had an unknown outcome (same webhook-id); without it they are "
+        "skipped. Check with the receiver first.")
 
 
 class PreviewEndpoint(Body):

@@ -64,10 +64,15 @@ def create_replay_job(
     """Create a bulk replay job and start its runner; poll `GET /replay/jobs/{job_id}`.
 
     Give either `ids` or `recommended: true` (the advisor's recommendation now, within the
-    token's tenants; 409 when it recommends nothing). Audited as the token's name; an
-    `operator` field is ignored."""
+    token's tenants; 409 when it recommends nothing). `resend_unknown: true` with `ids`
+    resends deliveries whose earlier replay had an unknown outcome (same webhook-id).
+    Audited as the token's name; an `operator` field is ignored."""
     if bool(request.ids) == request.recommended:
         raise ApiError(400, "give either ids or recommended=true", where="body.ids")
+    if request.resend_unknown and request.recommended:
+        # the advisor never recommends an unknown outcome: a resend names its ids
+        raise ApiError(400, "resend_unknown goes with ids, not with recommended",
+                       where="body.resend_unknown")
     now = deps.now()
     if request.recommended:
         since_at = deps.since_param(request.since, now, where="body.since")
@@ -86,7 +91,7 @@ def create_replay_job(
         try:
             job_id, preview = J.create_job(
                 engine, request.ids, operator=who.name, source="manual", now=now,
-                scope=who.scope,
+                scope=who.scope, resend_unknown=request.resend_unknown,
             )
         except J.UnknownDeliveries as exc:  # missing or outside the token's tenants
             raise bad_parameter("body.ids", str(exc)) from None
