@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import gc
 import ipaddress
+import json
 import sys
+from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -24,6 +26,9 @@ def register(subparsers) -> None:
                              "0.0.0.0 or an interface's address makes it reachable from the "
                              "network)")
     parser.add_argument("--port", type=int, default=8700)
+    parser.add_argument("--export-openapi", metavar="FILE", type=Path,
+                        help="write the OpenAPI schema to FILE (sorted, indented JSON) and "
+                             "exit without serving; docs/openapi.json is made this way")
     parser.set_defaults(func=run)
 
 
@@ -36,7 +41,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def openapi_text() -> str:
+    """The app's OpenAPI schema as the checked-in ``docs/openapi.json`` holds it."""
+    from intel.api import create_app
+
+    return json.dumps(create_app().openapi(), indent=2, sort_keys=True,
+                      ensure_ascii=False) + "\n"
+
+
 def run(args) -> int:
+    if args.export_openapi is not None:
+        args.export_openapi.write_text(openapi_text(), encoding="utf-8")
+        print(f"api: wrote the OpenAPI schema to {args.export_openapi}", file=sys.stderr)
+        return 0
+
     import uvicorn
 
     from intel.api import create_app
