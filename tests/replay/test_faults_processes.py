@@ -49,7 +49,8 @@ def _runner(db_url: str, tmp_path: Path, job_id: str) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=db_url, INTEL_CONFIG=str(config), PYTHONPATH=str(REPO))
     return subprocess.Popen(
         [sys.executable, "-m", "intel", "replay", "--resume", job_id, "--no-resume-stale"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / f"runner-{job_id}.log").open("w"),  # read when a check fails
     )
 
 
@@ -77,7 +78,7 @@ def _received(receiver, modes) -> int:
     return sum(receiver.receipts[d] for d in modes)
 
 
-def _afterwards(engine, receiver, tenant, modes) -> None:
+def _afterwards(engine, receiver, tenant, modes, never_sent=frozenset()) -> None:
     """A later "replay the recommendation" sends none of what the receiver may have."""
     s = _resumer()
     later = J.create_recommended_job(engine, operator="later", now=utcnow(),
@@ -88,7 +89,11 @@ def _afterwards(engine, receiver, tenant, modes) -> None:
         run_job(engine, later.job_id, s, verify=TLS)
     no_duplicates(receiver, modes)
     ends = nothing_lost(engine, modes)
-    assert set(ends) <= {S.SUCCEEDED, S.UNKNOWN}
+    # a delivery whose replay provably never left stays failed: the advisor does not
+    # recommend what a replay failed on since the endpoint's recovery
+    assert set(ends) <= ({S.SUCCEEDED, S.UNKNOWN, S.FAILED} if never_sent
+                         else {S.SUCCEEDED, S.UNKNOWN})
+    assert ends[S.FAILED] <= len(never_sent)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -122,19 +127,29 @@ def test_runner_paused_past_its_heartbeat_then_resumed(database, receiver, tmp_p
         takeover.join(30)
         assert not takeover.is_alive()
         assert runner.wait(20) is not None  # lost the job: sends nothing more; or finished
-        assert J.get_job(engine, job_id)["status"] == S.JOB_COMPLETED
+        log = (tmp_path / f"runner-{job_id}.log").read_text()
+        if J.get_job(engine, job_id)["status"] == S.JOB_FAILED:
+            # the resumed runner gave up on items it had not sent (say its connects timed
+            # out during the pause): the job is left resumable, and resuming finishes it
+            run_job(engine, job_id, _resumer(), allow_failed=True, verify=TLS)
+        assert J.get_job(engine, job_id)["status"] == S.JOB_COMPLETED, log
         if taken and taken[0].ran:  # taken over: what it had in flight became unknown
             assert taken[0].job_id == job_id
         no_duplicates(receiver, modes)
         states = _states(engine, job_id)
         assert set(states) == set(modes)
         # the paused runner may have read some answers after all: those end succeeded
-        # (the same attempt row), the rest stay unknown; nothing is pending or sending
-        assert set(states.values()) <= {S.SUCCEEDED, S.INTERRUPTED, S.UNKNOWN}
-        assert len([st for st in states.values() if st != S.SUCCEEDED]) <= 4  # 2 eps x 2
-        assert all(receiver.accepted[d] == 1 for d in modes)  # each sent exactly once
-        _afterwards(engine, receiver, f"paused{r}", modes)
-        assert _received(receiver, modes) == len(modes)
+        # (the same attempt row), the rest stay unknown; a connect that timed out during
+        # the pause is failed (nothing was written: provably not received); nothing is
+        # pending or sending
+        assert set(states.values()) <= {S.SUCCEEDED, S.INTERRUPTED, S.UNKNOWN, S.FAILED}, log
+        in_flight = [d for d, st in states.items() if st in (S.INTERRUPTED, S.UNKNOWN)]
+        assert len(in_flight) <= 4, log  # 2 endpoints x 2 connections
+        never_sent = {d for d, st in states.items() if st == S.FAILED}
+        assert all(receiver.accepted[d] == 0 for d in never_sent), log
+        assert all(receiver.accepted[d] == 1 for d in modes if d not in never_sent), log
+        _afterwards(engine, receiver, f"paused{r}", modes, never_sent)
+        assert _received(receiver, modes) >= len(modes) - len(never_sent)
 
 
 @pytest.mark.slow
