@@ -206,21 +206,10 @@ class EvaluationReport:
         """JSON-ready form (the confusion matrix as {label: {predicted: count}}).
         ``accuracy`` is the strict accuracy (also under ``strict_accuracy``)."""
         return {
-            "n": self.n,
-            "correct": self.correct,
-            "accuracy": self.accuracy,
-            "strict_accuracy": self.accuracy,
-            "accepted_correct": self.accepted_correct,
-            "accepted_accuracy": self.accepted_accuracy,
-            "per_category": self.per_category,
-            "confusion": self.confusion_dict(),
-            "accepted_alternatives": self.accepted_alternatives,
+            **self.summary(),
+            # here the list of them, and their count under its own key
             "safe_to_retry_false_positives": self.safe_to_retry_false_positives,
             "safe_to_retry_false_positive_count": self.false_positive_count,
-            "calibration": self.calibration,
-            "gate_threshold": self.gate_threshold,
-            "gate_basis": self.gate_basis,
-            "gate_passed": self.gate_passed,
             "mistakes": self.mistakes,
             "definitions": DEFINITIONS,
         }

@@ -107,6 +107,18 @@ def _afterwards(engine, receiver, tenant, s, modes) -> None:
         run_job(engine, advice.job_id, s, verify=TLS)
 
 
+def _after_the_race(engine, receiver, tenant, s, modes) -> None:
+    """Nothing twice, nothing lost, every skip names its holder; and a later "replay the
+    recommendation" changes none of it."""
+    no_duplicates(receiver, modes)
+    ends = nothing_lost(engine, modes)
+    _expected(engine, modes)
+    _skips_name_the_holder(engine, modes)
+    _afterwards(engine, receiver, tenant, s, modes)
+    no_duplicates(receiver, modes)
+    assert nothing_lost(engine, modes) == ends
+
+
 def test_three_overlapping_recommended_jobs(engine, receiver):
     s = fault_settings()
     for r in range(ROUNDS):
@@ -114,13 +126,7 @@ def test_three_overlapping_recommended_jobs(engine, receiver):
         modes = world(engine, receiver, tenant, utcnow(), MIX)
         _race(*(_recommended(engine, tenant, s, src, f"op-{src}")
                 for src in ("app", "api", "cli")))
-        no_duplicates(receiver, modes)
-        ends = nothing_lost(engine, modes)
-        _expected(engine, modes)
-        _skips_name_the_holder(engine, modes)
-        _afterwards(engine, receiver, tenant, s, modes)
-        no_duplicates(receiver, modes)
-        assert nothing_lost(engine, modes) == ends
+        _after_the_race(engine, receiver, tenant, s, modes)
     # every delivery went out exactly once, over all rounds: one job got it, the other
     # two skipped it ("in another job", naming the holder) or found nothing left
     assert sum(receiver.receipts.values()) == ROUNDS * sum(MIX.values())
@@ -158,13 +164,7 @@ def test_a_job_and_replay_recommended_at_once(engine, receiver, cli_config, caps
                                    "--operator", "bob", "--json", "--no-resume-stale"]))
 
         _race(manual, cli)
-        no_duplicates(receiver, modes)
-        ends = nothing_lost(engine, modes)
-        _expected(engine, modes)
-        _skips_name_the_holder(engine, modes)
-        _afterwards(engine, receiver, tenant, s, modes)
-        no_duplicates(receiver, modes)
-        assert nothing_lost(engine, modes) == ends
+        _after_the_race(engine, receiver, tenant, s, modes)
     capsys.readouterr()
     assert set(codes) <= {0, 1}  # 1: an item failed or ended unknown (the fault mix)
     # one request per delivery, whoever won each race
