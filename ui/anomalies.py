@@ -12,12 +12,16 @@ from intel.auth import Identity
 from intel.incidents.links import affected_deliveries_link
 from intel.incidents.queries import active_incidents, duration_s
 from intel.redact import redact_url
+from intel.timewindows import LOOKBACKS
 from ui.banner import acknowledge_dialog
 from ui.safe import headline
 from ui.session import engine, now, require_identity
 
-WINDOWS = {"24 h": timedelta(hours=24), "7 days": timedelta(days=7),
-           "30 days": timedelta(days=30)}
+# The incident history's look-backs, keyed by their button text (views/anomalies.py offers
+# them by it and keeps no window in its URL).
+WINDOWS = {"24 h": LOOKBACKS["24h"].span, "7 days": LOOKBACKS["7d"].span,
+           "30 days": LOOKBACKS["30d"].span}
+# A timeline span is the chart's width with its bucket (s), not a look-back filter.
 TIMELINE = {"6 h": (timedelta(hours=6), 300), "24 h": (timedelta(hours=24), 900),
             "7 days": (timedelta(days=7), 3600)}
 

@@ -32,8 +32,10 @@ from intel.redact import redact_text, redact_url
 from intel.settings import database_url
 from intel.store.schema import DELIVERY_STATUSES
 from intel.timeutil import ensure_utc, to_rfc3339
+from intel.timewindows import CUSTOM, lookback
 from intel.triage.result import CATEGORIES, TriageResult
 from ui import triage_badges as B
+from ui import urlstate as U
 from ui.replay import render_single_replay
 from ui.safe import md
 from ui.session import engine, now, settings
@@ -69,7 +71,6 @@ SYNCED = "hist_synced"  # the filter parameters the widgets show
 AS_OF = "hist_as_of"  # the pinned "now" of the view
 SEEN_SELECTION = "hist_seen_selection"  # the table selection already turned into ?id=
 ERROR = "hist_error"
-WINDOW_LABELS = {"1h": "1 h", "24h": "24 h", "7d": "7 d", "custom": "Custom"}
 ANY = ""  # the "no filter" option of a picker (None would read as "nothing chosen")
 STATUS_CHOICES = (Q.ALL, *DELIVERY_STATUSES)
 BODY_LIMIT = 20_000
@@ -91,35 +92,29 @@ def refresh() -> None:
     st.session_state[AS_OF] = now().replace(microsecond=0)
 
 
-def write_params(params: dict[str, str]) -> None:
-    """Make the URL's history parameters exactly ``params`` (others are left alone)."""
-    current = st.query_params.to_dict()
-    for key in list(current):
-        if key in HISTORY_PARAMS and key not in params:
-            del st.query_params[key]
-    for key, value in params.items():
-        if current.get(key) != value:
-            st.query_params[key] = value
+#: The page's URL: ``intel.deliveries.links`` parameters, parsed by ``intel.deliveries.query``.
+URL: U.UrlSpec[Q.HistoryView] = U.UrlSpec(
+    keys=HISTORY_PARAMS, parse=Q.parse_view, to_params=Q.HistoryView.to_params
+)
 
 
 def read_view() -> tuple[Q.HistoryView, list[str]]:
     """The view in the URL (made canonical there) and the parameters it ignored."""
-    params = st.query_params.to_dict()
-    view, problems = Q.parse_view(params)
-    canonical = view.to_params()
-    if {k: v for k, v in params.items() if k in HISTORY_PARAMS} != canonical:
-        write_params(canonical)
-    return view, problems
+    return U.read(URL)
 
 
 def set_view(view: Q.HistoryView) -> None:
-    write_params(view.to_params())
+    U.write(URL, view)
+
+
+def _current_view() -> Q.HistoryView:
+    return U.read(URL, canonical=False)[0]
 
 
 def sync_widgets(view: Q.HistoryView) -> None:
     """Copy the URL's filter into the widgets when it changed from outside them."""
     params = view.flt.to_params()
-    if st.session_state.get(SYNCED) == params:
+    if not U.changed_outside(SYNCED, params):
         return
     flt = view.flt
     st.session_state[KEY["window"]] = flt.window
@@ -130,7 +125,7 @@ def sync_widgets(view: Q.HistoryView) -> None:
     st.session_state[KEY["event_type"]] = flt.event_type or ANY
     st.session_state[KEY["since"]] = _naive(flt.since)
     st.session_state[KEY["until"]] = _naive(flt.until)
-    st.session_state[SYNCED] = params
+    U.mark_synced(SYNCED, params)
     refresh()
 
 
@@ -150,10 +145,10 @@ def _on_filter_change(changed: str) -> None:
     window = state.get(KEY["window"]) or Q.DEFAULT_WINDOW
     status = state.get(KEY["status"]) or Q.ALL
     since = until = None
-    if window == "custom":
+    if window == CUSTOM:
         since, until = _aware(state.get(KEY["since"])), _aware(state.get(KEY["until"]))
         if changed == "window" and since is None and until is None:
-            since = now_pinned() - timedelta(hours=24)  # start from the last day
+            since = now_pinned() - lookback(Q.DEFAULT_WINDOW).span  # start as the default
             state[KEY["since"]] = _naive(since)
     endpoint = state.get(KEY["endpoint"]) or None
     if changed == "tenant":
@@ -174,20 +169,17 @@ def _on_filter_change(changed: str) -> None:
         state[ERROR] = str(exc)
         return
     state.pop(ERROR, None)
-    current, _ = Q.parse_view(st.query_params.to_dict())
-    set_view(Q.HistoryView(flt=flt, page=1, id=current.id))
-    state[SYNCED] = flt.to_params()
+    set_view(Q.HistoryView(flt=flt, page=1, id=_current_view().id))
+    U.mark_synced(SYNCED, flt.to_params())
     refresh()
 
 
 def _go_to_page(number: int) -> None:
-    current, _ = Q.parse_view(st.query_params.to_dict())
-    set_view(replace(current, page=max(1, number)))
+    set_view(replace(_current_view(), page=max(1, number)))
 
 
 def close_detail() -> None:
-    current, _ = Q.parse_view(st.query_params.to_dict())
-    set_view(replace(current, id=None))
+    set_view(replace(_current_view(), id=None))
 
 
 # --- cached reads --------------------------------------------------------------------------
@@ -257,8 +249,8 @@ def render_filters(view: Q.HistoryView, as_of: datetime, scope: TenantScope) -> 
     key = scope.cache_key()
     top = st.columns([2.2, 3, 3.4, 1.2], vertical_alignment="bottom")
     top[0].segmented_control(
-        "Window", list(WINDOW_LABELS), format_func=WINDOW_LABELS.get, key=KEY["window"],
-        required=True, on_change=_on_filter_change, args=("window",),
+        "Window", list(Q.HISTORY_WINDOWS.keys), format_func=Q.HISTORY_WINDOWS.label,
+        key=KEY["window"], required=True, on_change=_on_filter_change, args=("window",),
     )
     top[1].segmented_control(
         "Status", list(STATUS_CHOICES), format_func=lambda s: "All" if s == Q.ALL else s,
@@ -293,7 +285,7 @@ def render_filters(view: Q.HistoryView, as_of: datetime, scope: TenantScope) -> 
         format_func=lambda v: v or "All event types",
         on_change=_on_filter_change, args=("event_type",),
     )
-    if flt.window == "custom":
+    if flt.window == CUSTOM:
         custom = st.columns(2)
         custom[0].datetime_input(
             "Since (UTC)", value=None, key=KEY["since"], on_change=_on_filter_change,

@@ -19,7 +19,6 @@ import os
 from datetime import datetime
 
 import streamlit as st
-from sqlalchemy import Engine
 
 from intel.auth import Identity, PermissionDenied
 from intel.auth.app_identity import (
@@ -30,7 +29,10 @@ from intel.auth.app_identity import (
     resolve,
 )
 from intel.settings import Settings, database_url, get_settings
-from intel.store.db import get_engine
+from intel.store.db import (
+    Engine,  # the type only: views and ui run no SQL
+    get_engine,
+)
 from intel.timeutil import ensure_utc, utcnow
 from ui.safe import md
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -22,20 +23,12 @@ from intel.audit import AuditFilter, distinct_values, list_events
 from intel.auth import TenantScope
 from intel.redact import redact_text
 from intel.settings import database_url
-from intel.timeutil import ensure_utc, parse_timestamp, to_rfc3339
+from intel.timeutil import ensure_utc, to_rfc3339
+from intel.timewindows import ALL_TIME, CUSTOM, WindowSet
+from ui import urlstate as U
 from ui.session import engine, now, require_identity
 
-PARAMS = ("actor", "action", "target_type", "target", "window", "since", "until", "page")
-WINDOWS = {
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-}
-WINDOW_CHOICES = (*WINDOWS, "all", "custom")
-WINDOW_LABELS = {"1h": "1 h", "24h": "24 h", "7d": "7 d", "30d": "30 d", "all": "All",
-                 "custom": "Custom"}
-DEFAULT_WINDOW = "all"
+WINDOWS = WindowSet(("1h", "24h", "7d", "30d", ALL_TIME, CUSTOM), default=ALL_TIME)
 PER_PAGE = 50
 KEY = {name: f"audit_{name}" for name in ("actor", "action", "target_type", "target",
                                           "window", "since", "until")}
@@ -43,60 +36,25 @@ SYNCED = "audit_synced"
 AS_OF = "audit_as_of"
 
 
-def _one(params: dict, name: str) -> str | None:
-    value = params.get(name)
-    return value if isinstance(value, str) and value.strip() else None
+def _implied_window(params: Mapping) -> str:
+    # A link with since/until but no window means those bounds.
+    return CUSTOM if U.one(params, "since") or U.one(params, "until") else WINDOWS.default
 
 
-def parse_params(params: dict) -> tuple[dict, list[str]]:
-    """The page state from the URL, leniently (bad values are dropped and named)."""
-    problems: list[str] = []
-    state: dict = {name: _one(params, name) for name in ("actor", "action", "target_type",
-                                                         "target")}
-    window = _one(params, "window") or ("custom" if _one(params, "since") or
-                                        _one(params, "until") else DEFAULT_WINDOW)
-    if window not in WINDOW_CHOICES:
-        problems.append(f"window: expected one of {', '.join(WINDOW_CHOICES)}, got {window!r}")
-        window = DEFAULT_WINDOW
-    state["window"] = window
-    for name in ("since", "until"):
-        raw = _one(params, name)
-        state[name] = None
-        if raw is not None and window == "custom":
-            try:
-                state[name] = parse_timestamp(raw)
-            except ValueError:
-                problems.append(f"{name}: not an RFC 3339 timestamp: {raw!r}")
-    page = 1
-    raw_page = _one(params, "page")
-    if raw_page is not None:
-        if raw_page.isdigit() and int(raw_page) >= 1:
-            page = int(raw_page)
-        else:
-            problems.append(f"page: expected a whole number >= 1, got {raw_page!r}")
-    state["page"] = page
-    return state, problems
-
-
-def to_params(state: dict) -> dict[str, str]:
-    out = {name: state[name] for name in ("actor", "action", "target_type", "target")
-           if state.get(name)}
-    out["window"] = state["window"]
-    if state["window"] == "custom":
-        for name in ("since", "until"):
-            if state.get(name) is not None:
-                out[name] = to_rfc3339(state[name])
-    if state.get("page", 1) > 1:
-        out["page"] = str(state["page"])
-    return out
+URL = U.UrlSpec.of(
+    U.Param("actor"),
+    U.Param("action"),
+    U.Param("target_type"),
+    U.Param("target"),
+    U.Param("window", parse=WINDOWS.check, default=WINDOWS.default, keep=True,
+            implied=_implied_window),
+    *U.CUSTOM_BOUNDS,
+    U.Param("page", parse=U.page_number, default=1),
+)
 
 
 def to_filter(state: dict, now: datetime) -> AuditFilter:
-    since = until = None
-    if state["window"] in WINDOWS:
-        since = now - WINDOWS[state["window"]]
-    elif state["window"] == "custom":
-        since, until = state.get("since"), state.get("until")
+    since, until = WINDOWS.resolve(state["window"], now, state.get("since"), state.get("until"))
     return AuditFilter(
         actor=state.get("actor"),
         action_prefix=state.get("action"),
@@ -107,20 +65,15 @@ def to_filter(state: dict, now: datetime) -> AuditFilter:
     )
 
 
-def write_params(params: dict[str, str]) -> None:
-    current = st.query_params.to_dict()
-    for key in list(current):
-        if key in PARAMS and key not in params:
-            del st.query_params[key]
-    for key, value in params.items():
-        if current.get(key) != value:
-            st.query_params[key] = value
-
-
 def _aware(value) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else ensure_utc(value)
+
+
+def _filter_params(state: dict) -> dict[str, str]:
+    """The URL's filter (what the widgets show): everything but the page number."""
+    return {k: v for k, v in URL.to_params(state).items() if k != "page"}
 
 
 def _on_change() -> None:
@@ -130,21 +83,19 @@ def _on_change() -> None:
         "action": s.get(KEY["action"]) or None,
         "target_type": s.get(KEY["target_type"]) or None,
         "target": (s.get(KEY["target"]) or "").strip() or None,
-        "window": s.get(KEY["window"]) or DEFAULT_WINDOW,
+        "window": s.get(KEY["window"]) or WINDOWS.default,
         "since": _aware(s.get(KEY["since"])),
         "until": _aware(s.get(KEY["until"])),
         "page": 1,
     }
-    params = to_params(state)
-    write_params(params)
-    s[SYNCED] = {k: v for k, v in params.items() if k != "page"}
+    U.write(URL, state)
+    U.mark_synced(SYNCED, _filter_params(state))
     s[AS_OF] = now().replace(microsecond=0)
 
 
 def _go_to(page: int) -> None:
-    state, _ = parse_params(st.query_params.to_dict())
-    state["page"] = max(1, page)
-    write_params(to_params(state))
+    state, _ = U.read(URL, canonical=False)
+    U.write(URL, {**state, "page": max(1, page)})
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -171,20 +122,17 @@ identity = require_identity()
 st.title("📜 Audit trail")
 st.caption("Every operator and system action, newest first. Select an event to read its details.")
 
-params = st.query_params.to_dict()
-state, problems = parse_params(params)
-canonical = to_params(state)
-if {k: v for k, v in params.items() if k in PARAMS} != canonical:
-    write_params(canonical)
-synced = {k: v for k, v in canonical.items() if k != "page"}
-if st.session_state.get(SYNCED) != synced:
+state, problems = U.read(URL)
+canonical = URL.to_params(state)
+synced = _filter_params(state)
+if U.changed_outside(SYNCED, synced):
     for name in ("actor", "action", "target_type", "target"):
         st.session_state[KEY[name]] = state[name] or ANY
     st.session_state[KEY["window"]] = state["window"]
     for name in ("since", "until"):
         value = state[name]
         st.session_state[KEY[name]] = None if value is None else value.replace(tzinfo=None)
-    st.session_state[SYNCED] = synced
+    U.mark_synced(SYNCED, synced)
     st.session_state[AS_OF] = now().replace(microsecond=0)
 as_of = st.session_state.get(AS_OF) or now().replace(microsecond=0)
 
@@ -195,7 +143,7 @@ if problems:
 actors, prefixes, target_types = _choices(database_url(), identity.scope.cache_key(),
                                           identity.scope)
 top = st.columns([3, 2, 2, 2, 3], vertical_alignment="bottom")
-top[0].segmented_control("Window", list(WINDOW_CHOICES), format_func=WINDOW_LABELS.get,
+top[0].segmented_control("Window", list(WINDOWS.keys), format_func=WINDOWS.label,
                          key=KEY["window"], required=True, on_change=_on_change)
 top[1].selectbox("Actor", _with(actors, state["actor"]), key=KEY["actor"],
                  format_func=lambda v: v or "Anyone", on_change=_on_change)
@@ -207,7 +155,7 @@ top[3].selectbox("Target type", _with(target_types, state["target_type"]),
                  on_change=_on_change)
 top[4].text_input("Target id", key=KEY["target"], on_change=_on_change,
                   placeholder="exact id, e.g. a delivery id")
-if state["window"] == "custom":
+if state["window"] == CUSTOM:
     custom = st.columns(2)
     custom[0].datetime_input("Since (UTC)", value=None, key=KEY["since"], on_change=_on_change,
                              format="YYYY-MM-DD")
@@ -226,7 +174,7 @@ if page > pages and total:
 st.text(flt.describe())
 first = (page - 1) * PER_PAGE + 1 if events else 0
 st.caption(f"Showing {first:,}–{first + len(events) - 1 if events else 0:,} of {total:,} events"
-           + (f" · as of {as_of:%Y-%m-%d %H:%M} UTC" if state["window"] in WINDOWS else ""))
+           + (f" · as of {as_of:%Y-%m-%d %H:%M} UTC" if state["window"] in WINDOWS.spans else ""))
 
 frame = pd.DataFrame.from_records(
     [

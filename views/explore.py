@@ -19,10 +19,11 @@ from intel.explore import (
     result_frame,
 )
 from intel.explore.chart import explore_chart
-from intel.explore.query import MAX_DIMENSIONS, MAX_LIMIT, WINDOWS
+from intel.explore.query import MAX_DIMENSIONS, MAX_LIMIT, PARAMS, WINDOWS
 from intel.explore.run import column_labels
 from intel.store.schema import DELIVERY_STATUSES
 from intel.timeutil import to_rfc3339
+from ui import urlstate as U
 from ui.insights import link_column
 from ui.safe import redact_columns
 from ui.session import engine, now, require_identity
@@ -35,14 +36,23 @@ KEYS = {
     "measure": "explore_measure", "limit": "explore_limit",
 }
 
+SYNCED = "explore_url_state"  # the view's parameters the widgets show
+
+
+def _from_link(params) -> tuple[ExploreQuery, list[str]]:
+    """The link's view; an invalid one is the default view, and the reason."""
+    try:
+        return from_params(params), []
+    except ExploreError as exc:
+        return ExploreQuery(), [str(exc)]
+
+
+URL = U.UrlSpec(keys=PARAMS, parse=_from_link, to_params=ExploreQuery.to_params)
+
 identity = require_identity()
 st.title("🔎 Explore")
 st.caption("Group deliveries by one or two dimensions and measure them. The view is in the "
            "page address: copy it to share exactly what you see.")
-
-
-def _url_state(params: dict[str, str]) -> tuple:
-    return tuple(sorted(params.items()))
 
 
 def _load_widgets(query: ExploreQuery) -> None:
@@ -60,14 +70,12 @@ def _load_widgets(query: ExploreQuery) -> None:
 
 
 # --- restore the view from the URL -------------------------------------------------------
-url_params = st.query_params.to_dict()
-if st.session_state.get("explore_url_state") != _url_state(url_params):
-    try:
-        _load_widgets(from_params(url_params))
-    except ExploreError as exc:
+if U.changed_outside(SYNCED, U.own(URL, st.query_params.to_dict())):
+    linked, problems = U.read(URL, canonical=False)
+    if problems:
         st.warning("The view in this link is not valid; showing the default view instead.")
-        st.code(str(exc), language=None)
-        _load_widgets(ExploreQuery())
+        st.code("\n".join(problems), language=None)
+    _load_widgets(linked)
 
 # --- the controls ----------------------------------------------------------------------------
 row = st.columns([1, 2, 2, 1])
@@ -113,8 +121,8 @@ except ExploreError as exc:
 
 # --- the view into the URL -------------------------------------------------------------------
 shared = query.to_params()
-st.query_params.from_dict(shared)
-state["explore_url_state"] = _url_state(shared)
+U.write(URL, query)
+U.mark_synced(SYNCED, shared)
 
 try:
     result = explore_result(engine(), query, now(), cache=get_cache(), scope=identity.scope)

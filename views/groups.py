@@ -14,15 +14,27 @@ from intel.groups import failure_groups, fold_figures, group_link, tenants_with_
 from intel.groups.fold import TOP, FailureGroup
 from intel.redact import redact_text, redact_url
 from intel.settings import database_url
-from intel.timeutil import parse_timestamp, to_rfc3339
+from intel.timeutil import to_rfc3339
+from intel.timewindows import CUSTOM, WindowSet
+from ui import urlstate as U
 from ui.labels import CATEGORY_ICON, CATEGORY_STYLE
 from ui.safe import md
 from ui.session import engine, now, require_identity, settings
 
-WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+WINDOWS = WindowSet(("1h", "24h", "7d", CUSTOM), default="24h")
 PER = {"endpoint": "endpoint", "tenant": "tenant"}
 MAX_ROWS = 300
 ALL_TENANTS = "(all tenants)"
+
+# The view lives in the URL so a link reproduces it.
+URL = U.UrlSpec.of(
+    U.Param("window", parse=WINDOWS.check, default=WINDOWS.default, keep=True),
+    U.Param("per", parse=U.choice(PER), default="endpoint"),
+    U.Param("sporadic", parse=lambda raw: raw != "off", show=lambda on: "on" if on else "off",
+            default=True),
+    U.Param("tenant"),
+    *U.CUSTOM_BOUNDS,
+)
 
 identity = require_identity()
 scope = identity.scope
@@ -47,24 +59,18 @@ def _labels_link() -> None:
 
 _labels_link()
 
-params = st.query_params
-window_keys = [*WINDOWS, "custom"]
-initial_window = params.get("window", "24h")
-if initial_window not in window_keys:
-    initial_window = "24h"
-initial_per = params.get("per", "endpoint")
-if initial_per not in PER:
-    initial_per = "endpoint"
+# A bad window or grouping in a link quietly falls back to the default; bad custom bounds
+# are said below, once the custom window is chosen.
+linked, problems = U.read(URL, canonical=False)
 
 edge = now().replace(second=0, microsecond=0) + timedelta(minutes=1)  # cacheable edge
 cols = st.columns([1, 2, 1, 1], vertical_alignment="bottom")
-window = cols[0].selectbox("Window", window_keys, index=window_keys.index(initial_window),
+window_keys = list(WINDOWS.keys)
+window = cols[0].selectbox("Window", window_keys, index=window_keys.index(linked["window"]),
                            key="groups_window")
-if window == "custom":
-    try:
-        default_since = parse_timestamp(params["since"]) if "since" in params else None
-        default_until = parse_timestamp(params["until"]) if "until" in params else None
-    except ValueError:
+if window == CUSTOM:
+    default_since, default_until = linked["since"], linked["until"]
+    if any(p.startswith(("since:", "until:")) for p in problems):
         st.warning("The since/until in the link are not RFC 3339 times; showing the last day.")
         default_since = default_until = None
     default_until = default_until or edge
@@ -78,8 +84,7 @@ if window == "custom":
     else:  # untouched: the exact times of the link
         since, until = default_since, default_until
 else:
-    until = edge
-    since = edge - WINDOWS[window]
+    since, until = WINDOWS.resolve(window, edge)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -100,36 +105,25 @@ def _groups(url: str, since: datetime, until: datetime, tenant: str | None, pref
 
 url = database_url()
 tenant_options = [ALL_TENANTS, *_tenants(url, since, until, scope.cache_key(), scope)]
-wanted_tenant = params.get("tenant")
+wanted_tenant = linked["tenant"]
 tenant_index = tenant_options.index(wanted_tenant) if wanted_tenant in tenant_options else 0
 tenant_choice = cols[1].selectbox("Tenant", tenant_options, index=tenant_index,
                                   key="groups_tenant")
 tenant = None if tenant_choice == ALL_TENANTS else tenant_choice
-per = cols[2].selectbox("Problems per", list(PER), index=list(PER).index(initial_per),
+per = cols[2].selectbox("Problems per", list(PER), index=list(PER).index(linked["per"]),
                         format_func=PER.get, key="groups_per",
                         help="Endpoint: a kind of failure on one endpoint is one problem "
                              "(several endpoints of one tenant when the tenant fixes it once, "
                              "e.g. a rotated signing secret). Tenant: one problem per kind "
                              "and tenant, whatever the endpoint.")
-sporadic = cols[3].toggle("Fold sporadic", value=params.get("sporadic") != "off",
+sporadic = cols[3].toggle("Fold sporadic", value=linked["sporadic"],
                           key="groups_sporadic",
                           help="Fold the failures too few to act on alone (under 1.5 % of the "
                                "window's failures, at least 5, on their endpoint) into one "
                                "sporadic problem per kind.")
 
-# The view lives in the URL so a link reproduces it.
-new_params = {"window": window}
-if per != "endpoint":
-    new_params["per"] = per
-if not sporadic:
-    new_params["sporadic"] = "off"
-if tenant:
-    new_params["tenant"] = tenant
-if window == "custom":
-    new_params["since"] = to_rfc3339(since)
-    new_params["until"] = to_rfc3339(until)
-if dict(params) != new_params:
-    params.from_dict(new_params)
+U.write(URL, {"window": window, "per": per, "sporadic": sporadic, "tenant": tenant,
+              "since": since, "until": until})
 
 result = _groups(url, since, until, tenant, settings().triage.groups_body_prefix, per,
                  sporadic, scope.cache_key(), scope)

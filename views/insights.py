@@ -11,6 +11,7 @@ from intel.insights.adoption import record_insights_view
 from intel.insights.api import load_insights
 from intel.insights.periods import DEFAULT_PERIOD, PERIODS
 from intel.timeutil import parse_timestamp
+from ui import urlstate as U
 from ui.insights import (
     accuracy_gauge,
     activity_heatmap_chart,
@@ -22,22 +23,26 @@ from ui.insights import (
 from ui.safe import redact_columns
 from ui.session import engine, now, require_identity, settings
 
+URL = U.UrlSpec.of(
+    U.Param("period", parse=U.choice(PERIODS), default=DEFAULT_PERIOD, keep=True),
+)
+
 identity = require_identity()
 st.title("📊 Insights")
 
 # --- period (in the URL, so a view can be shared) --------------------------------------
-wanted = st.query_params.get("period", DEFAULT_PERIOD)
-if wanted not in PERIODS:
-    st.warning("The link's period is not one of 24h, 7d, 30d; showing the last 24 hours.")
-    wanted = DEFAULT_PERIOD
+linked, problems = U.read(URL, canonical=False)
+if problems:
+    st.warning(f"The link's period is not one of {', '.join(PERIODS)}; showing the "
+               f"{PERIODS[DEFAULT_PERIOD].label}.")
 if "insights_period" not in st.session_state:
-    st.session_state["insights_period"] = wanted
+    st.session_state["insights_period"] = linked["period"]
 top = st.columns([3, 1])
 period = top[0].segmented_control(
     "Period", list(PERIODS), key="insights_period", required=True,
     format_func=lambda p: PERIODS[p].label.capitalize(),
 ) or DEFAULT_PERIOD
-st.query_params["period"] = period
+U.write(URL, {"period": period})
 cache = get_cache()
 if top[1].button("↻ Recompute", help="Drop the cached figures and compute them again"):
     cache.invalidate()

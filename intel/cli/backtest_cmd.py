@@ -41,7 +41,7 @@ def _fail(message: str) -> int:
 
 
 def run(args) -> int:
-    from intel.detect.backtest import counts_for, run_backtest
+    from intel.backtest import counts_for, run_backtest
     from intel.detect.counts import bucket_size_for
     from intel.detect.rules import LONGEST_LOOKBACK_S
     from intel.detect.source import InputError, rows_from_db, rows_from_file

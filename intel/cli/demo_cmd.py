@@ -2,7 +2,7 @@
 
 A week of simulated traffic ending now, with endpoints pointing at the local sandbox,
 the detector run over that week (the backtest, written as real incidents audited as the
-system: ``intel.incidents.history``) so the Anomalies history matches the timeline beside
+system: ``intel.backtest.history``) so the Anomalies history matches the timeline beside
 it, and the starter label set, so every screen has something true to show on first
 start. An existing store is left alone (the live simulator keeps it current); the
 incident history is added only where none is stored yet, so seeding twice writes nothing
@@ -65,7 +65,7 @@ def run(args) -> int:
         print(f"wrote {summary.deliveries:,} deliveries ({summary.failed:,} failed)")
     from datetime import timedelta
 
-    from intel.incidents.history import record_history
+    from intel.backtest.history import record_history
     from intel.settings import get_settings
 
     print("running the detector over the simulated week ...", flush=True)

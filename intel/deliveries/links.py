@@ -5,8 +5,9 @@ filtered view with ``history_link``. The history is the app's default page, whic
 Streamlit always serves at the root URL, so its links are ``/?...``. Parameters:
 
 ``tenant``, ``endpoint``, ``status``, ``event_type``, ``category`` (triage category),
-``window`` (``1h`` | ``24h`` | ``7d`` | ``custom``), ``since`` / ``until`` (RFC 3339, with
-``window=custom``), ``id`` (the delivery whose detail is open), ``page`` (1-based).
+``window`` (``1h`` | ``24h`` | ``7d`` | ``custom``: ``intel.deliveries.query.HISTORY_WINDOWS``),
+``since`` / ``until`` (RFC 3339, with ``window=custom``), ``id`` (the delivery whose detail
+is open), ``page`` (1-based).
 """
 
 from __future__ import annotations

@@ -60,16 +60,14 @@ from intel.auth.scope import TenantScope
 from intel.deliveries.links import HISTORY_PARAMS
 from intel.store.schema import DELIVERY_STATUSES, deliveries, delivery_attempts
 from intel.timeutil import ensure_utc, parse_timestamp, to_rfc3339
+from intel.timewindows import CUSTOM, WindowSet, lookback
 from intel.triage.result import CATEGORIES
+from intel.urlparams import one
 
-WINDOWS: dict[str, timedelta] = {
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-}
-WINDOW_CHOICES: tuple[str, ...] = (*WINDOWS, "custom")
-WINDOW_WORDS = {"1h": "the last hour", "24h": "the last 24 h", "7d": "the last 7 days"}
-DEFAULT_WINDOW = "24h"
+#: The windows the history offers (``intel.deliveries.links`` documents them).
+HISTORY_WINDOWS = WindowSet(("1h", "24h", "7d", CUSTOM), default="24h")
+WINDOWS: dict[str, timedelta] = HISTORY_WINDOWS.spans  # bench/bench_history.py reads these
+DEFAULT_WINDOW = HISTORY_WINDOWS.default
 ALL = "all"
 #: The view of the bare ``/`` (no parameter at all).
 LANDING_PARAMS: dict[str, str] = {"window": DEFAULT_WINDOW, "status": "failed"}
@@ -106,10 +104,10 @@ class HistoryFilter:
     until: datetime | None = None  # window == "custom" only
 
     def __post_init__(self) -> None:
-        if self.window not in WINDOW_CHOICES:
-            raise FilterError(
-                f"window: expected one of {', '.join(WINDOW_CHOICES)}, got {self.window!r}"
-            )
+        try:
+            HISTORY_WINDOWS.parse(self.window)
+        except ValueError as exc:
+            raise FilterError(str(exc)) from None
         if self.status is not None and self.status not in DELIVERY_STATUSES:
             raise FilterError(
                 f"status: expected one of {', '.join(DELIVERY_STATUSES)} or all, "
@@ -138,10 +136,7 @@ class HistoryFilter:
 
     def time_range(self, now: datetime) -> tuple[datetime | None, datetime | None]:
         """(since, until) of the window as of ``now``; for named windows until is now."""
-        if self.window == "custom":
-            return self.since, self.until
-        now = ensure_utc(now)
-        return now - WINDOWS[self.window], now
+        return HISTORY_WINDOWS.resolve(self.window, now, self.since, self.until)
 
     # --- SQL ---------------------------------------------------------------------------
 
@@ -196,7 +191,7 @@ class HistoryFilter:
         if self.category:
             parts.append(f"triaged {self.category}")
         if self.window != "custom":
-            parts.append(f"in {WINDOW_WORDS[self.window]}")
+            parts.append(f"in {lookback(self.window).brief}")
             if now is not None:
                 parts.append(f"(as of {ensure_utc(now):%Y-%m-%d %H:%M} UTC)")
         elif self.since and self.until:
@@ -235,27 +230,17 @@ class HistoryFilter:
         return flt
 
 
-def _one(params: Mapping[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    if isinstance(value, list | tuple):
-        value = value[-1] if value else None
-    if value is None:
-        return None
-    value = str(value)
-    return value if value.strip() else None
-
-
 def parse_filter(params: Mapping[str, Any]) -> tuple[HistoryFilter, list[str]]:
     """A filter from URL parameters, leniently: a bad parameter is left out and named in
     the returned problems (the page shows them). The bare parameter set (none of the
     history's parameters) gives :data:`LANDING_PARAMS`."""
-    if not any(_one(params, name) is not None for name in HISTORY_PARAMS):
+    if not any(one(params, name) is not None for name in HISTORY_PARAMS):
         params = LANDING_PARAMS
     problems: list[str] = []
     values: dict[str, Any] = {}
     for name in ("tenant", "endpoint", "event_type"):
-        values[name] = _one(params, name)
-    status = _one(params, "status")
+        values[name] = one(params, name)
+    status = one(params, "status")
     if status is not None and status != ALL:
         if status in DELIVERY_STATUSES:
             values["status"] = status
@@ -263,7 +248,7 @@ def parse_filter(params: Mapping[str, Any]) -> tuple[HistoryFilter, list[str]]:
             problems.append(
                 f"status: expected one of {', '.join(DELIVERY_STATUSES)} or all, got {status!r}"
             )
-    category = _one(params, "category")
+    category = one(params, "category")
     if category is not None:
         if category in CATEGORIES:
             values["category"] = category
@@ -271,18 +256,18 @@ def parse_filter(params: Mapping[str, Any]) -> tuple[HistoryFilter, list[str]]:
             problems.append(f"category: expected one of {', '.join(CATEGORIES)}, got {category!r}")
     times: dict[str, datetime] = {}
     for name in ("since", "until"):
-        raw = _one(params, name)
+        raw = one(params, name)
         if raw is not None:
             try:
                 times[name] = parse_timestamp(raw)
             except ValueError:
                 problems.append(f"{name}: not an RFC 3339 timestamp: {raw!r}")
-    window = _one(params, "window")
-    if window is None:
-        window = "custom" if times else DEFAULT_WINDOW
-    if window not in WINDOW_CHOICES:
-        problems.append(f"window: expected one of {', '.join(WINDOW_CHOICES)}, got {window!r}")
-        window = "custom" if times else DEFAULT_WINDOW
+    named = one(params, "window")
+    window, problem = HISTORY_WINDOWS.read(named)
+    if problem:
+        problems.append(problem)
+    if named is None or problem:
+        window = CUSTOM if times else DEFAULT_WINDOW
     if window != "custom" and times:
         problems.append(f"since/until are ignored with window={window}")
         times = {}
@@ -313,7 +298,7 @@ def parse_view(params: Mapping[str, Any]) -> tuple[HistoryView, list[str]]:
     """The page's state from its URL parameters (lenient, see :func:`parse_filter`)."""
     flt, problems = parse_filter(params)
     page = 1
-    raw_page = _one(params, "page")
+    raw_page = one(params, "page")
     if raw_page is not None:
         try:
             page = int(raw_page)
@@ -322,7 +307,7 @@ def parse_view(params: Mapping[str, Any]) -> tuple[HistoryView, list[str]]:
         except ValueError:
             problems.append(f"page: expected a whole number >= 1, got {raw_page!r}")
             page = 1
-    return HistoryView(flt=flt, page=page, id=_one(params, "id")), problems
+    return HistoryView(flt=flt, page=page, id=one(params, "id")), problems
 
 
 # --- queries ---------------------------------------------------------------------------

@@ -38,26 +38,34 @@ Severity: ``critical`` when ``c >= critical_min_failures`` and either at least
 ``critical_multiple`` x the rule's multiple; ``warning`` otherwise.
 
 Then ``intel.detect.inhibit`` folds spikes that a broader or narrower one explains.
+
+``evaluate_rule`` runs in steps, each in its own place: the baseline
+(``intel.detect.baseline``), the mask of each short window, literal or guarded
+(``intel.detect.masks``), then the signals (here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
-from intel.detect.counts import Snapshot
-from intel.detect.families import FAMILIES, N_FAMILIES
+from intel.detect.baseline import RuleBaseline, rule_baseline
+from intel.detect.counts import ScopeCounts, Snapshot
+from intel.detect.families import FAMILIES
 from intel.detect.inhibit import inhibit
-from intel.detect.rules import RULES, SHORT_WINDOWS, Rule, dedup_key
+from intel.detect.masks import ShorterWindow, guarded_mask, literal_mask
+from intel.detect.rules import RULES, SHORT_WINDOWS, Rule
 from intel.detect.signals import Baseline, Signal
-from intel.detect.stats import betabinom_tail, concentration, opening_ratio, tail_probability
+from intel.detect.stats import tail_probability
+from intel.settings.detector import DetectorSettings
 
 
 def evaluate(
     snapshot: Snapshot,
-    settings,
+    settings: DetectorSettings,
     active: Mapping[str, Baseline] | None = None,
     recent: Mapping[str, datetime] | None = None,
 ) -> list[Signal]:
@@ -76,7 +84,105 @@ def evaluate(
     return signals
 
 
-def _severity(settings, rule_ratio: float, c: np.ndarray, n: np.ndarray, ratio: np.ndarray):
+@dataclass
+class RuleVerdict:
+    """The rule's masks over all its short windows, per key: what the signals are built
+    from. ``per_window``: window -> (failures, deliveries, expected, p-values)."""
+
+    per_window: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    fire: np.ndarray  # opens on some window
+    elevated: np.ndarray
+    abnormal: np.ndarray  # an open incident holds on some window
+    first_fire: np.ndarray  # index in ``rule.windows`` of the first window it opens on; -1
+
+
+def evaluate_rule(
+    rule: Rule, snapshot: Snapshot, settings: DetectorSettings, active: Mapping[str, Baseline]
+) -> tuple[list[Signal], dict[str, np.ndarray]]:
+    """This rule's signals, and every key's excess failures per short window (live
+    baseline), which inhibition weighs."""
+    counts = snapshot.scope(rule.scope)
+    if not counts.keys:
+        return [], {}
+    limits = rule.thresholds(settings)
+    literal = settings.mode == "literal"
+    base = rule_baseline(rule, snapshot, settings, active)
+    k_count = len(counts.keys)
+    verdict = RuleVerdict(
+        per_window={}, fire=np.zeros(k_count, dtype=bool),
+        elevated=np.zeros(k_count, dtype=bool), abnormal=np.zeros(k_count, dtype=bool),
+        first_fire=np.full(k_count, -1),
+    )
+    excess: dict[str, np.ndarray] = {}
+    shorter = ShorterWindow.first(k_count)
+    for name in SHORT_WINDOWS:
+        c = counts.fail[name].astype(np.float64)
+        n = np.maximum(counts.total[name].astype(np.float64), c)
+        fires_here = fires_on(rule, name, literal)
+        holds_here = name in rule.hold_windows
+        if literal:
+            window = literal_mask(c, rule.window_s(name), limits.multiple, base, fires_here,
+                                  holds_here)
+        else:
+            window, shorter = guarded_mask(rule, name, counts, c, n, base, limits, settings,
+                                           fires_here, holds_here, shorter)
+        verdict.per_window[name] = (c, n, window.expected, window.pvals)
+        excess[name] = c - n * base.p0
+        if fires_here:
+            newly = window.fire & (verdict.first_fire < 0)
+            verdict.first_fire[newly] = rule.windows.index(name)
+        verdict.fire |= window.fire
+        verdict.elevated |= window.elevated
+        verdict.abnormal |= window.abnormal
+    emit = emitted(rule, verdict.fire, base.active,
+                   {w: verdict.per_window[w][0] for w in rule.windows}, limits.min_failures)
+    signals = [build_signal(rule, counts, i, base, verdict, limits.multiple, settings)
+               for i in np.flatnonzero(emit).tolist()]
+    return signals, excess
+
+
+def fires_on(rule: Rule, window: str, literal: bool) -> bool:
+    """Can the rule open on this window? Its own windows; in literal mode only the first,
+    the seed's 5 min."""
+    return window in rule.windows and not (literal and window != rule.windows[0])
+
+
+def emitted(rule: Rule, fire: np.ndarray, active: np.ndarray,
+            failures: Mapping[str, np.ndarray], min_failures: int) -> np.ndarray:
+    """Keys that get a signal: those opening or with an open incident; the platform always
+    (inhibition weighs the burst's figures against the spikes'); a tenant with at least
+    ``min_failures`` in one of its windows (``failures``: window -> per key), as spikes
+    on two of its endpoints may raise it."""
+    emit = fire | active
+    if rule.scope == "platform":
+        emit[:] = True
+    elif rule.scope == "tenant":
+        for name in rule.windows:
+            emit |= failures[name] >= min_failures
+    return emit
+
+
+def reported_window(rule: Rule, active: bool, frozen_window: str | None,
+                    first_fire: int) -> str:
+    """The window a signal reports: an open incident's own (so its figures stay comparable
+    tick to tick), else the first the rule opens on, else the rule's shortest."""
+    if active and frozen_window in SHORT_WINDOWS:
+        return frozen_window
+    if first_fire >= 0:
+        return rule.windows[first_fire]
+    return rule.windows[0]
+
+
+def failure_multiple(failures: float, expected: float) -> float:
+    """Failures over expected failures; a near-zero expectation is infinitely exceeded by
+    any failure (and not at all by none)."""
+    if expected > 1e-9:
+        return failures / expected
+    return float("inf") if failures > 0 else 0.0
+
+
+def _severity(settings: DetectorSettings, rule_ratio: float, c: np.ndarray, n: np.ndarray,
+              ratio: np.ndarray):
     share = np.divide(c, n, out=np.zeros(len(c)), where=n > 0)
     critical = (c >= settings.critical_min_failures) & (
         (share >= settings.critical_failure_ratio)
@@ -85,226 +191,50 @@ def _severity(settings, rule_ratio: float, c: np.ndarray, n: np.ndarray, ratio: 
     return critical
 
 
-def _significance(c, n, p0, conc, fam, fam_base, base_total, fam_prior) -> np.ndarray:
-    """Posterior-predictive tail probabilities (``intel.detect.stats``), the smaller of:
-
-    * all ``c`` failures, the ratio ~ Beta(p0 k, (1 - p0) k);
-    * the likeliest-to-surprise single family's failures, its rate ~ Beta(f + a, nb' - f - a)
-      from its own baseline count ``f`` plus ``a`` prior failures of the platform's mix
-      (``fam_prior``), times the number of families that could have clustered — those
-      in its baseline or in the window (Bonferroni).
-      A rare family seen once in the baseline is uncertain, and the exact beta-binomial
-      says so: three of a kind is evidence only against a well-measured rarity.
-    """
-    k = np.where(np.isfinite(conc), conc, 1e12)
-    p_all = betabinom_tail(c, n, p0 * k, (1.0 - p0) * k)
-    rows, fams = np.nonzero(fam[:, 1:] > 0)
-    if not len(rows):
-        return p_all
-    fams = fams + 1
-    a = fam_base[rows, fams] + fam_prior[rows, fams]
-    b = np.maximum(base_total[rows] + fam_prior[rows].sum(axis=1) / np.maximum(p0[rows], 1e-9)
-                   - a, 1e-9)
-    p_fam = betabinom_tail(fam[rows, fams], n[rows], a, b)
-    best = np.ones(len(c))
-    np.minimum.at(best, rows, p_fam)
-    possible = ((fam_base[:, 1:] > 0) | (fam[:, 1:] > 0)).sum(axis=1)
-    return np.minimum(p_all, np.minimum(best * np.maximum(possible, 1), 1.0))
-
-
-def evaluate_rule(
-    rule: Rule, snapshot: Snapshot, settings, active: Mapping[str, Baseline]
-) -> tuple[list[Signal], dict[str, np.ndarray]]:
-    """This rule's signals, and every key's excess failures per short window (live
-    baseline), which inhibition weighs."""
-    counts = snapshot.scope(rule.scope)
-    keys = counts.keys
-    if not keys:
-        return [], {}
-    literal = settings.mode == "literal"
-    multiple = float(getattr(settings, rule.ratio_setting))
-    min_failures = int(getattr(settings, rule.min_failures_setting))
-    burst = rule.scope == "platform"
-    dispersion = settings.burst_dispersion if burst else settings.dispersion
-    saturation = settings.saturation_ratio
-    alpha = settings.p_value
-
-    platform = snapshot.scope("platform")
-    pf = float(platform.fail[rule.baseline].sum()) if platform.keys else 0.0
-    pn = float(platform.total[rule.baseline].sum()) if platform.keys else 0.0
-    p_ref = (pf + 0.5) / (pn + 1.0)
-
-    fb = counts.fail[rule.baseline].astype(np.float64)
-    nb = counts.total[rule.baseline].astype(np.float64)
-    weight = settings.prior_weight
-    p0 = (fb + weight * p_ref) / np.maximum(nb + weight, 1e-9) if weight > 0 else np.where(
-        nb > 0, fb / np.maximum(nb, 1), p_ref
+def build_signal(rule: Rule, counts: ScopeCounts, i: int, base: RuleBaseline,
+                 verdict: RuleVerdict, multiple: float, settings: DetectorSettings) -> Signal:
+    """Key ``i``'s signal, with the figures of its reported window. A key that opens or
+    holds but was never tested for significance (its window had no effect-size hit) gets
+    its tail probability now, so every incident shows one."""
+    is_active = bool(base.active[i])
+    name = reported_window(rule, is_active, base.frozen_window.get(i),
+                           int(verdict.first_fire[i]))
+    c, n, expected, pvals = verdict.per_window[name]
+    ci, ni, exp_i = float(c[i]), float(n[i]), float(expected[i])
+    pval = float(pvals[i])
+    if (settings.mode != "literal" and pval != pval and ci > 0
+            and (is_active or verdict.fire[i])):
+        pval = float(tail_probability(np.array([ci]), np.array([ni]),
+                                      np.array([base.ratio_used[i]]), base.conc[i])[0])
+    ratio = failure_multiple(ci, exp_i)
+    critical = bool(
+        _severity(settings, multiple, np.array([ci]), np.array([ni]), np.array([ratio]))[0]
     )
-    conc = concentration(nb, weight, dispersion)
-    span = counts.span[rule.baseline]
-    rate = fb / span if span > 0 else np.zeros(len(keys))
-    warm = span >= min(rule.baseline_s, settings.min_history_s)
-
-    # Active incidents of this rule: their frozen baselines replace the live ones.
-    k_count = len(keys)
-    is_active = np.zeros(k_count, dtype=bool)
-    frozen_ratio = p0.copy()
-    frozen_rate = rate.copy()
-    frozen_window: dict[int, str] = {}
-    if active:
-        for i, key in enumerate(keys):
-            base = active.get(dedup_key(rule.type, key))
-            if base is not None:
-                is_active[i] = True
-                frozen_ratio[i] = base.ratio
-                frozen_rate[i] = base.rate
-                frozen_window[i] = base.window
-    ratio_used = np.where(is_active, frozen_ratio, p0)
-
-    # Failure shapes: each key's share of failures per family over its baseline, leaning
-    # on the platform's mix when it has few failures of its own.
-    plat_fam = (platform.fam[rule.baseline].sum(axis=0).astype(np.float64)
-                if platform.keys else np.zeros(N_FAMILIES))
-    plat_fam[0] = 0.0
-    mix_ref = (plat_fam + 0.5) / (plat_fam.sum() + 0.5 * (N_FAMILIES - 1))
-    mix_ref[0] = 0.0
-    beta = settings.family_prior
-    fam_prior = np.broadcast_to(beta * mix_ref, (len(keys), N_FAMILIES))
-    rate_used = np.where(is_active, frozen_rate, rate)
-
-    per_window = {}
-    excess_table: dict[str, np.ndarray] = {}
-    fire_any = np.zeros(k_count, dtype=bool)
-    elevated_any = np.zeros(k_count, dtype=bool)
-    abnormal_any = np.zeros(k_count, dtype=bool)
-    first_fire = np.full(k_count, -1)
-    recent = np.ones(k_count, dtype=bool)  # the shorter window is still bad
-    quiet = np.ones(k_count, dtype=bool)  # the shorter window had too few deliveries
-    held = np.ones(k_count, dtype=bool)  # a burst: the shorter window still holds it
-
-    def own_window(name: str) -> np.ndarray:
-        """Active incidents that report on this window."""
-        out = np.zeros(k_count, dtype=bool)
-        for i, w in frozen_window.items():
-            out[i] = w == name
-        return out
-
-    for name in SHORT_WINDOWS:
-        c = counts.fail[name].astype(np.float64)
-        n = np.maximum(counts.total[name].astype(np.float64), c)
-        window_s = rule.window_s(name)
-        pvals = np.full(k_count, np.nan)
-        # literal: the seed's 5-min window only
-        fires_here = name in rule.windows and not (literal and name != rule.windows[0])
-        holds_here = name in rule.hold_windows
-        if literal:
-            expected = rate_used * window_s
-            fire = (c > multiple * rate * window_s) & fires_here & warm
-            elevated = fire
-            abnormal = is_active & (c > multiple * expected) & holds_here
-        else:
-            expected = n * ratio_used
-            live_expected = n * p0
-            r_open = opening_ratio(p0, multiple, saturation)
-            effect = (c > 0) & (c >= r_open * n) & fires_here & recent
-            candidates = np.flatnonzero(effect)
-            significant = np.zeros(k_count, dtype=bool)
-            if len(candidates) and burst:  # platform-wide: many shapes; counts suffice
-                pvals[candidates] = tail_probability(c[candidates], n[candidates],
-                                                     p0[candidates], conc[candidates])
-            elif len(candidates):
-                fam_base = counts.fam[rule.baseline][candidates].astype(np.float64)
-                fam_base[:, 0] = 0.0
-                pvals[candidates] = _significance(
-                    c[candidates], n[candidates], p0[candidates], conc[candidates],
-                    counts.fam[name][candidates], fam_base, nb[candidates],
-                    fam_prior[candidates],
-                )
-            if len(candidates):
-                significant[candidates] = pvals[candidates] <= alpha
-            elevated = effect & significant
-            fire = elevated & (c >= min_failures) & warm
-            if burst:
-                fire &= (c - live_expected) >= settings.burst_min_excess
-            r_open_f = np.minimum(opening_ratio(frozen_ratio, multiple, saturation), 1.0)
-            r_clear = frozen_ratio + settings.clear_fraction * (r_open_f - frozen_ratio)
-            abnormal = is_active & (c >= 1) & (c >= r_clear * n) & holds_here
-            if burst:  # and at least that fraction of its opening excess, too: the
-                # platform's ratio drifts with the mix of tenants awake; a longer window
-                # holds only while the shorter one still does
-                abnormal &= (c - expected) >= settings.clear_fraction * (
-                    settings.burst_min_excess)
-                abnormal &= held | own_window(name)
-                held = abnormal.copy()
-            else:  # its own window, and a longer one only for a quiet target
-                abnormal &= quiet | own_window(name)
-            # a longer window fires only while the last shorter one is still bad
-            # (halfway to the threshold): no incident from failures long gone
-            r_live = p0 + settings.clear_fraction * (r_open - p0)
-            quiet = n < max(min_failures, 1)
-            recent = (c >= 1) & (c >= r_live * n)
-        per_window[name] = (c, n, expected, pvals)
-        excess_table[name] = c - n * p0
-        if fires_here:
-            newly = fire & (first_fire < 0)
-            first_fire[newly] = rule.windows.index(name)
-        fire_any |= fire
-        elevated_any |= elevated
-        abnormal_any |= abnormal
-
-    emit = fire_any | is_active
-    if burst:
-        emit[:] = True  # the platform's signal is always there: inhibition weighs it
-    elif rule.scope == "tenant":
-        # a tenant with some failures: spikes on two of its endpoints may raise it
-        for name in rule.windows:
-            emit |= per_window[name][0] >= min_failures
-    out: list[Signal] = []
-    for i in np.flatnonzero(emit).tolist():
-        if is_active[i] and frozen_window.get(i) in per_window:
-            name = frozen_window[i]
-        elif first_fire[i] >= 0:
-            name = rule.windows[first_fire[i]]
-        else:
-            name = rule.windows[0]
-        c, n, expected, pvals = per_window[name]
-        ci, ni, exp_i = float(c[i]), float(n[i]), float(expected[i])
-        pval = float(pvals[i])
-        if not literal and pval != pval and ci > 0 and (is_active[i] or fire_any[i]):
-            pval = float(tail_probability(np.array([ci]), np.array([ni]),
-                                          np.array([ratio_used[i]]), conc[i])[0])
-        ratio = ci / exp_i if exp_i > 1e-9 else (float("inf") if ci > 0 else 0.0)
-        critical = bool(
-            _severity(settings, multiple, np.array([ci]), np.array([ni]), np.array([ratio]))[0]
-        )
-        out.append(
-            Signal(
-                type=rule.type,
-                target=keys[i],
-                window=name,
-                window_s=rule.window_s(name),
-                failures=int(ci),
-                total=int(ni),
-                expected=exp_i,
-                ratio=ratio,
-                p_value=pval,
-                base_ratio=float(ratio_used[i]),
-                base_rate=float(rate_used[i]),
-                base_failures=int(fb[i]),
-                base_total=int(nb[i]),
-                firing=bool(fire_any[i]),
-                abnormal=bool(abnormal_any[i]),
-                severity="critical" if critical else "warning",
-                excess=max(ci - exp_i, 0.0),
-                active=bool(is_active[i]),
-                elevated=bool(elevated_any[i]),
-                family=FAMILIES[int(np.argmax(counts.fam[name][i][1:])) + 1]
-                if counts.fam[name][i][1:].any() else None,
-                windows={
-                    w: (int(per_window[w][0][i]), int(per_window[w][1][i]),
-                        float(per_window[w][2][i]))
-                    for w in SHORT_WINDOWS
-                },
-            )
-        )
-    return out, excess_table
+    fam = counts.fam[name][i][1:]
+    return Signal(
+        type=rule.type,
+        target=counts.keys[i],
+        window=name,
+        window_s=rule.window_s(name),
+        failures=int(ci),
+        total=int(ni),
+        expected=exp_i,
+        ratio=ratio,
+        p_value=pval,
+        base_ratio=float(base.ratio_used[i]),
+        base_rate=float(base.rate_used[i]),
+        base_failures=int(base.fb[i]),
+        base_total=int(base.nb[i]),
+        firing=bool(verdict.fire[i]),
+        abnormal=bool(verdict.abnormal[i]),
+        severity="critical" if critical else "warning",
+        excess=max(ci - exp_i, 0.0),
+        active=is_active,
+        elevated=bool(verdict.elevated[i]),
+        family=FAMILIES[int(np.argmax(fam)) + 1] if fam.any() else None,
+        windows={
+            w: (int(verdict.per_window[w][0][i]), int(verdict.per_window[w][1][i]),
+                float(verdict.per_window[w][2][i]))
+            for w in SHORT_WINDOWS
+        },
+    )

@@ -46,6 +46,7 @@ from intel.detect.counts import Snapshot
 from intel.detect.rules import PLATFORM_TARGET, RULES_BY_TYPE, dedup_key
 from intel.detect.signals import Signal
 from intel.detect.stats import concentration, opening_ratio, tail_probability
+from intel.settings.detector import DetectorSettings
 
 BURST_KEY = dedup_key("burst", PLATFORM_TARGET)
 
@@ -53,7 +54,7 @@ BURST_KEY = dedup_key("burst", PLATFORM_TARGET)
 def inhibit(
     signals: list[Signal],
     snapshot: Snapshot,
-    settings,
+    settings: DetectorSettings,
     endpoint_excess: dict[str, np.ndarray] | None = None,
     recent: Mapping[str, datetime] | None = None,
 ) -> list[Signal]:
@@ -139,12 +140,12 @@ def inhibit(
     return list(by_key.values())
 
 
-def _judged_alone(snapshot: Snapshot, endpoint: int, window: str, settings) -> bool:
+def _judged_alone(snapshot: Snapshot, endpoint: int, window: str,
+                  settings: DetectorSettings) -> bool:
     """Has this endpoint enough failures in ``window`` to open its own spike (the rule's
     minimum)? Below it, a tenant's evidence is spread over several endpoints: the tenant
     spike is what can open now."""
-    rule = RULES_BY_TYPE["endpoint_spike"]
-    minimum = int(getattr(settings, rule.min_failures_setting))
+    minimum = RULES_BY_TYPE["endpoint_spike"].thresholds(settings).min_failures
     return int(snapshot.scope("endpoint").fail[window][endpoint]) >= minimum
 
 
@@ -171,7 +172,8 @@ def _aftermath(by_key: dict[str, Signal], snapshot: Snapshot,
                 break
 
 
-def _rest_elevated(snapshot: Snapshot, burst: Signal, tenants: list[str], settings) -> bool:
+def _rest_elevated(snapshot: Snapshot, burst: Signal, tenants: list[str],
+                   settings: DetectorSettings) -> bool:
     """Is the platform, without these tenants, still failing significantly more than its
     baseline (the burst's multiple, significance, a few failures)? Then the burst is not
     just their doing."""
@@ -192,14 +194,14 @@ def _rest_elevated(snapshot: Snapshot, burst: Signal, tenants: list[str], settin
     if c < 3 or n <= 0:
         return False
     p0 = (fb + 0.5) / (nb + 1.0)
-    if c < settings.burst_ratio * n * p0:
+    if c < rule.thresholds(settings).multiple * n * p0:
         return False
     conc = concentration(np.array([nb]), settings.prior_weight, settings.burst_dispersion)
     pval = tail_probability(np.array([c]), np.array([n]), np.array([p0]), conc)[0]
     return bool(pval <= settings.burst_spread_p_value)
 
 
-def _spread(burst: Signal, settings) -> bool:
+def _spread(burst: Signal, settings: DetectorSettings) -> bool:
     """Is the platform's failure count up (the burst's multiple over its baseline) at the
     looser ``burst_spread_p_value``? Asked only when spikes already show in several
     tenants: whether the trouble is broad, not whether there is any."""
@@ -207,13 +209,14 @@ def _spread(burst: Signal, settings) -> bool:
     return p == p and p <= settings.burst_spread_p_value
 
 
-def _fold_into_burst(by_key: dict[str, Signal], burst: Signal, settings) -> None:
+def _fold_into_burst(by_key: dict[str, Signal], burst: Signal,
+                     settings: DetectorSettings) -> None:
     for key, s in list(by_key.items()):
         if s.type == "burst" or not s.opens:
             continue
         rule = RULES_BY_TYPE[s.type]
-        multiple = float(getattr(settings, rule.ratio_setting))
-        minimum = int(getattr(settings, rule.min_failures_setting))
+        limits = rule.thresholds(settings)
+        multiple, minimum = limits.multiple, limits.min_failures
         stands_out = False
         for window in rule.windows:
             c, n, _expected = s.windows[window]

@@ -1,8 +1,9 @@
 """The detection rules, as data: one row per rule, read by the evaluator and by the UI.
 
 A rule names the scope it looks at, the short windows it counts failures in, the baseline
-window it compares with, the settings holding its multiple and its minimum count, and the
-sentences that describe it to a person. Adding a rule is adding a row (and its settings).
+window it compares with, and the sentences that describe it to a person; its multiple and
+minimum count are settings (``Rule.thresholds``). Adding a rule is adding a row here and
+its settings to ``DetectorSettings.thresholds``.
 
 Windows are ``(start, end)`` offsets in seconds before the evaluation instant ``now``:
 ``(300, 0)`` is ``[now - 5 min, now)``. A baseline ends where the rule's longest short
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from intel.settings.detector import DetectorSettings, RuleThresholds
 
 PLATFORM_TARGET = "*"
 
@@ -36,8 +39,6 @@ class Rule:
     scope: str  # platform | endpoint | tenant
     windows: tuple[str, ...]  # short windows it fires on; the first firing one is reported
     baseline: str  # the baseline window
-    ratio_setting: str  # DetectorSettings field: the multiple over the baseline
-    min_failures_setting: str  # DetectorSettings field: the minimum failures in a window
     literal: str  # the seed's rule, in words
     guarded: str  # what the guarded form checks, in words
     headline: str  # the sentence at its peak; fields: failures, where, window, ratio
@@ -58,11 +59,15 @@ class Rule:
         start, end = WINDOWS[self.baseline]
         return start - end
 
-    def describe(self, settings) -> str:
+    def thresholds(self, settings: DetectorSettings) -> RuleThresholds:
+        """This rule's multiple over its baseline and minimum failures in a window."""
+        return settings.thresholds(self.type)
+
+    def describe(self, settings: DetectorSettings) -> str:
         """The rule with its configured numbers, for the Anomalies page and docs."""
-        ratio = getattr(settings, self.ratio_setting)
-        minimum = getattr(settings, self.min_failures_setting)
-        return self.guarded.format(ratio=f"{ratio:g}", min=minimum, p=f"{settings.p_value:g}")
+        limits = self.thresholds(settings)
+        return self.guarded.format(ratio=f"{limits.multiple:g}", min=limits.min_failures,
+                                   p=f"{settings.p_value:g}")
 
 
 RULES: tuple[Rule, ...] = (
@@ -71,8 +76,6 @@ RULES: tuple[Rule, ...] = (
         scope="platform",
         windows=("5m", "15m"),
         baseline="prev_1h",
-        ratio_setting="burst_ratio",
-        min_failures_setting="burst_min_failures",
         literal="failures in the last 5 min more than 50 % above the 1-h baseline",
         guarded=(
             "platform-wide failures in 5 min (or 15 min, while the last 5 are still bad) at "
@@ -88,8 +91,6 @@ RULES: tuple[Rule, ...] = (
         scope="endpoint",
         windows=("5m", "15m", "60m"),
         baseline="prev_24h",
-        ratio_setting="endpoint_spike_ratio",
-        min_failures_setting="min_failures",
         literal="an endpoint's failures more than 10x its 24-h baseline",
         guarded=(
             "an endpoint's failures in 5, 15 or 60 min at least {ratio}x what its 24-h failure "
@@ -104,8 +105,6 @@ RULES: tuple[Rule, ...] = (
         scope="tenant",
         windows=("5m", "15m", "60m"),
         baseline="prev_24h",
-        ratio_setting="tenant_spike_ratio",
-        min_failures_setting="min_failures",
         literal="a tenant's failures more than 5x its 24-h baseline",
         guarded=(
             "a tenant's failures in 5, 15 or 60 min at least {ratio}x what its 24-h failure "

@@ -14,45 +14,15 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import BigInteger, Connection, func, literal_column, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy import Connection, func, select
 
 from intel.detect.counts import BucketRows
 from intel.detect.families import N_FAMILIES, family_expr, family_of
 from intel.store.schema import deliveries
+from intel.store.sqlfuncs import epoch_bucket, sql_int
 from intel.timeutil import parse_timestamp
 
 FINISHED = ("failed", "delivered")
-
-
-class epoch_bucket(FunctionElement):
-    """``floor((epoch seconds of col - offset) / size)`` as an integer, exact at boundaries.
-
-    (Unlike ``intel.store.sqlfuncs.time_bucket`` it takes an offset, so buckets can be
-    aligned to the detector's tick grid.)
-    """
-
-    type = BigInteger()
-    inherit_cache = True
-    name = "epoch_bucket"
-
-
-@compiles(epoch_bucket, "sqlite")
-def _bucket_sqlite(element, compiler, **kw):
-    col, size, offset = (compiler.process(c, **kw) for c in element.clauses)
-    return f"((CAST(strftime('%s', {col}) AS INTEGER) - {offset}) / {size})"
-
-
-@compiles(epoch_bucket, "postgresql")
-def _bucket_pg(element, compiler, **kw):
-    col, size, offset = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(floor((EXTRACT(EPOCH FROM {col}) - {offset}) / {size}) AS BIGINT)"
-
-
-def sql_int(value: int):
-    """An integer inlined in the SQL text (so GROUP BY repeats the same expression)."""
-    return literal_column(str(int(value)))
 
 
 def bucket_query(lo: datetime, hi: datetime, bucket_s: int, offset: int = 0):

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from intel.store.schema import DELIVERY_STATUSES
 from intel.timeutil import ensure_utc, parse_timestamp, to_rfc3339
+from intel.timewindows import CUSTOM, LOOKBACKS
 
 DIMENSIONS: dict[str, str] = {
     "tenant": "Tenant",
@@ -36,13 +37,9 @@ MEASURES: dict[str, str] = {
     "failure_ratio": "Failure ratio",
     "p95_duration_ms": "p95 duration (ms)",
 }
-WINDOWS: dict[str, timedelta | None] = {
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-    "custom": None,
-}
+#: Explore's windows: every look-back, or custom (``since``, ``until`` or now).
+WINDOWS: dict[str, timedelta | None] = {**{k: lb.span for k, lb in LOOKBACKS.items()},
+                                        CUSTOM: None}
 FILTERS = ("tenant", "endpoint", "event_type", "status")
 PARAMS = ("window", "since", "until", *FILTERS, "by", "measure", "limit")
 MAX_DIMENSIONS = 2

@@ -14,7 +14,7 @@ are platform-wide, for identities without a tenant limit only.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, case, select
 
@@ -22,6 +22,7 @@ from intel.auth.scope import ALL, TenantScope
 from intel.incidents.lifecycle import Incident
 from intel.store.schema import heartbeats, incidents
 from intel.timeutil import ensure_utc, to_rfc3339
+from intel.timewindows import lookback
 
 _SEVERITY_ORDER = case((incidents.c.severity == "critical", 0), else_=1)
 
@@ -100,7 +101,7 @@ def history_body(
     *, scope: TenantScope = ALL,
 ) -> dict:
     """``GET /anomalies/history?since=`` (default: the last 7 days)."""
-    since = since or now - timedelta(days=7)
+    since = since or now - lookback("7d").span
     with engine.connect() as conn:
         rows = incident_history(conn, since=since, limit=limit, scope=scope)
     return {"since": to_rfc3339(since), "incidents": [incident_body(i, now) for i in rows]}

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, case, func, or_, select
 
 from intel.auth.scope import ALL, TenantScope
-from intel.detect.source import epoch_bucket, sql_int
 from intel.incidents.lifecycle import Incident
 from intel.store.schema import deliveries, incidents
+from intel.store.sqlfuncs import epoch_bucket, sql_int
 
 
 def failures_per_bucket(conn: Connection, since: datetime, until: datetime,

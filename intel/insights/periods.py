@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from intel.timeutil import ensure_utc
+from intel.timewindows import LOOKBACKS
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,10 @@ class Period:
     label: str
 
 
+# Spans and wording from the one table of look-backs; the trend buckets are Insights' own.
 PERIODS: dict[str, Period] = {
-    "24h": Period("24h", timedelta(hours=24), 3600, "last 24 hours"),
-    "7d": Period("7d", timedelta(days=7), 6 * 3600, "last 7 days"),
-    "30d": Period("30d", timedelta(days=30), 86400, "last 30 days"),
+    key: Period(key, LOOKBACKS[key].span, bucket_s, LOOKBACKS[key].words.removeprefix("the "))
+    for key, bucket_s in (("24h", 3600), ("7d", 6 * 3600), ("30d", 86400))
 }
 DEFAULT_PERIOD = "24h"
 
@@ -67,8 +68,6 @@ def check_limit(limit: object, *, where: str = "limit", maximum: int = 100) -> i
     return value
 
 
-#: Windows the history page understands by name (see ``intel.deliveries.links``).
-HISTORY_WINDOWS = ("1h", "24h", "7d")
 
 
 def period_link(period: Period | str, now: datetime, **filters: object) -> str:
@@ -77,9 +76,10 @@ def period_link(period: Period | str, now: datetime, **filters: object) -> str:
     24 h and 7 d use the history page's named windows; 30 d uses since/until.
     """
     from intel.deliveries.links import history_link
+    from intel.deliveries.query import HISTORY_WINDOWS
 
     p = get_period(period) if isinstance(period, str) else period
-    if p.name in HISTORY_WINDOWS:
+    if p.name in HISTORY_WINDOWS.spans:  # a window the history page names
         return history_link(window=p.name, **filters)
     w = window(p, now)
     return history_link(since=w.since, until=w.until, **filters)

@@ -7,11 +7,20 @@ inhibition; ``mode: literal`` runs exactly the seed's ratios (for comparison onl
 See ``intel/detect/__init__.py`` for the full decision rule.
 """
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field
 
 from intel.settings._base import Section
+
+
+@dataclass(frozen=True)
+class RuleThresholds:
+    """One rule's opening numbers, read from ``DetectorSettings.thresholds``."""
+
+    multiple: float  # over the baseline: the seed's ratio
+    min_failures: int  # in a window, before anything opens
 
 
 class DetectorSettings(Section):
@@ -124,3 +133,18 @@ class DetectorSettings(Section):
         description="Inhibit spikes explained by a broader or narrower active anomaly "
         "(Alertmanager-style); false opens every rule independently.",
     )
+
+    def thresholds(self, rule_type: str) -> RuleThresholds:
+        """The multiple and minimum count of the rule for this incident type
+        (``intel.detect.rules``). The one table pairing rules with their settings: the
+        rules, inhibition and the backtest all read it, so they cannot disagree, and each
+        setting is named as an attribute a type checker and a rename see, not a string."""
+        table = {
+            "burst": (self.burst_ratio, self.burst_min_failures),
+            "endpoint_spike": (self.endpoint_spike_ratio, self.min_failures),
+            "tenant_spike": (self.tenant_spike_ratio, self.min_failures),
+        }
+        if rule_type not in table:
+            raise KeyError(f"detector settings have no thresholds for rule {rule_type!r}")
+        multiple, minimum = table[rule_type]
+        return RuleThresholds(multiple=float(multiple), min_failures=int(minimum))

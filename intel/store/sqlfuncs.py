@@ -1,8 +1,12 @@
-"""Dialect-aware SQL expressions for time bucketing, so aggregation stays in SQL."""
+"""Dialect-aware SQL expressions for time bucketing, so aggregation stays in SQL.
+
+``epoch_seconds``, ``hour_of_day``, ``weekday``; ``time_bucket`` (a bucket's start) and
+``epoch_bucket`` (a bucket's index on an offset grid, as the detector counts).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Integer
+from sqlalchemy import BigInteger, Float, Integer, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -76,3 +80,33 @@ def time_bucket(column, seconds: int):
     from sqlalchemy import cast, func
 
     return cast(func.floor(epoch_seconds(column) / seconds), Integer) * seconds
+
+
+class epoch_bucket(FunctionElement):
+    """``floor((epoch seconds of col - offset) / size)`` as an integer, exact at boundaries.
+
+    Unlike ``time_bucket`` it takes an offset, so buckets can be aligned to the detector's
+    tick grid; and it gives the bucket's index, not its start. Pass ``size`` and ``offset``
+    through ``sql_int`` so a GROUP BY on the expression repeats the same SQL text.
+    """
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch_bucket"
+
+
+@compiles(epoch_bucket, "sqlite")
+def _bucket_sqlite(element, compiler, **kw):
+    col, size, offset = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((CAST(strftime('%s', {col}) AS INTEGER) - {offset}) / {size})"
+
+
+@compiles(epoch_bucket, "postgresql")
+def _bucket_pg(element, compiler, **kw):
+    col, size, offset = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(floor((EXTRACT(EPOCH FROM {col}) - {offset}) / {size}) AS BIGINT)"
+
+
+def sql_int(value: int):
+    """An integer inlined in the SQL text (so GROUP BY repeats the same expression)."""
+    return literal_column(str(int(value)))

@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from intel.audit import AuditFilter, list_events
+from intel.backtest.history import record_history
 from intel.cli import main
-from intel.incidents.history import record_history
 from intel.incidents.queries import incident_history
 from intel.settings import Settings, get_settings
 from intel.simulate import SimulationConfig, simulate

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
+from intel.backtest import run_backtest
 from intel.deliveries.write import upsert_deliveries
-from intel.detect.backtest import run_backtest
 from intel.detect.counts import CumulativeCounts, bucket_of
 from intel.detect.families import family_of
 from intel.detect.rules import LONGEST_LOOKBACK_S

@@ -253,7 +253,7 @@ def test_worker_survives_a_redis_stop(sqlite_engine, throwaway_redis):
 
 def test_worker_and_backtest_decide_alike(sqlite_engine):
     """The same detector code: ticking live and backtesting the same hours agree exactly."""
-    from intel.detect.backtest import backtest_store
+    from intel.backtest import backtest_store
     from intel.incidents.queries import incident_body
 
     _load_traffic(sqlite_engine)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from intel.advisor import confidence_of, get_replay_recommendations
-from intel.advisor.recommend import not_before
+from intel.advisor.decide import not_before
 from intel.settings.replay import ReplaySettings
 from intel.store.schema import incidents, replay_claims
 from tests.replay.replay_helpers import delivery, seed

@@ -10,13 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intel.advisor import get_replay_recommendations
-from intel.advisor.recommend import DECISIONS, _decide, not_before
+from intel.advisor import DECISIONS, get_replay_recommendations
+from intel.advisor.candidate import Candidate
+from intel.advisor.decide import decide, not_before
+from intel.advisor.health import EndpointHealth, OpenIncident
 from intel.replay.retry_after import MAX_WAIT_S
 from intel.settings.replay import ReplaySettings
 from intel.store.schema import incidents
 from intel.triage import classify_delivery
-from intel.triage.result import CATEGORIES
+from intel.triage.result import CATEGORIES, TriageResult
 from tests.replay.replay_helpers import delivery, seed
 
 NOW = datetime(2026, 11, 5, 16, 30, tzinfo=UTC)
@@ -161,19 +163,17 @@ def test_the_decision_never_raises(status, error, body, hdrs, category, score, c
                                    incident):
     triage = classify_delivery({"status": "failed", "http_status": status, "error": error,
                                 "response_body": body, "response_headers": hdrs})
-    row = {
-        "id": "d", "tenant": "acme", "endpoint": endpoint, "claim_state": claim,
-        "claim_job": "rj-1", "category": category or triage.category,
-        "score": score if category else triage.score, "triage_reason": triage.reason,
-        "response_headers": hdrs, "last_attempt_at": failed_at, "no_payload": no_payload,
-        "endpoint_disabled": disabled,
-    }
-    health = {endpoint: {"last_success_at": last_ok, "down_failures_since": again,
-                         "last_down_failure_at": None, "episodes": again,
-                         "recent_deliveries": 2 * again}}
-    on = {endpoint: {"id": "inc", "type": "endpoint_spike", "severity": "warning",
-                     "target": endpoint, "detected_at": failed_at}} if incident else {}
-    decision, reason, nb = _decide(row, health, on, ReplaySettings())
-    assert decision in DECISIONS
-    assert isinstance(reason, str) and reason
-    assert nb is None or isinstance(nb, datetime)
+    verdict = TriageResult(category or triage.category, score if category else triage.score,
+                           triage.reason, triage.recommended_action)
+    candidate = Candidate(id="d", tenant="acme", endpoint=endpoint, created_at=failed_at,
+                          failed_at=failed_at, response_headers=hdrs, no_payload=no_payload,
+                          endpoint_disabled=bool(disabled), claim_state=claim,
+                          claim_job="rj-1")
+    health = EndpointHealth(last_success_at=last_ok, down_failures_since=again,
+                            episodes=again, recent_deliveries=2 * again)
+    on = OpenIncident(id="inc", type="endpoint_spike", severity="warning", target=endpoint,
+                      detected_at=failed_at) if incident else None
+    decided = decide(candidate, verdict, health, on, ReplaySettings())
+    assert decided.decision in DECISIONS
+    assert isinstance(decided.reason, str) and decided.reason
+    assert decided.not_before is None or isinstance(decided.not_before, datetime)

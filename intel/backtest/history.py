@@ -3,7 +3,7 @@
 ``python -m intel demo seed`` writes a simulated week in one go; the worker only ever
 looks at "now", so the week's Anomalies history would be empty beside a timeline full of
 the simulator's outages and bursts. ``record_history`` runs the detector over that span
-(the backtest, ``intel.detect.backtest``: the worker's own ``evaluate`` and ``advance``,
+(the backtest, ``intel.backtest``: the worker's own ``evaluate`` and ``advance``,
 tick by tick) and writes what it found as real incidents, each audited as the system at
 the instants it happened (``incident.open`` at detection, ``incident.resolve`` when it
 resolved), with the triage breakdown of the failures behind it, as the worker does.
@@ -88,7 +88,7 @@ def record_history(engine: Engine, start: datetime, end: datetime, settings, *,
     """Run the detector (``settings``: a ``DetectorSettings``) over ``[start, end]`` and
     store the incidents it raises (see the module docstring); ``now`` stamps the summary
     audit entry."""
-    from intel.detect.backtest import backtest_store
+    from intel.backtest import backtest_store
 
     start, end = _on_grid(ensure_utc(start), step_s), _on_grid(ensure_utc(end), step_s)
     if end - start < timedelta(seconds=step_s) or has_history(engine, start, end):

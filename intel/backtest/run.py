@@ -1,4 +1,4 @@
-"""Backtest (CONTRACTS §3): the worker's detector run over history, tick by tick.
+"""The backtest's run (CONTRACTS §3): the worker's detector over history, tick by tick.
 
 All counts are loaded once (``intel.detect.source``) into cumulative sums
 (``CumulativeCounts``); every tick's window counts are then differences of two columns.
@@ -22,6 +22,7 @@ from intel.detect.evaluate import evaluate
 from intel.detect.rules import LONGEST_LOOKBACK_S, LONGEST_SHORT_S, RULES, WINDOWS
 from intel.detect.stats import opening_ratio
 from intel.incidents.lifecycle import Incident, advance
+from intel.settings.detector import DetectorSettings
 from intel.timeutil import to_rfc3339
 
 CHUNK_TICKS = 2880
@@ -57,16 +58,16 @@ def contract_incident(incident: Incident) -> dict:
     }
 
 
-def _candidates(counts: CumulativeCounts, scope: str, hi: np.ndarray, settings, first: int,
-                p_ref: np.ndarray) -> np.ndarray:
+def _candidates(counts: CumulativeCounts, scope: str, hi: np.ndarray,
+                settings: DetectorSettings, first: int, p_ref: np.ndarray) -> np.ndarray:
     """Boolean (keys, ticks): where some rule of ``scope`` could fire."""
     size = counts.bucket_s
     mask = None
     for rule in RULES:
         if rule.scope != scope:
             continue
-        multiple = float(getattr(settings, rule.ratio_setting))
-        minimum = int(getattr(settings, rule.min_failures_setting))
+        limits = rule.thresholds(settings)
+        multiple, minimum = limits.multiple, limits.min_failures
         b_start, b_stop = WINDOWS[rule.baseline]
         b_lo = np.maximum(hi - b_start // size, first)
         b_hi = np.maximum(hi - b_stop // size, b_lo)
@@ -99,7 +100,7 @@ def run_backtest(
     start: datetime,
     end: datetime,
     step_s: int,
-    settings,
+    settings: DetectorSettings,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Tick every ``step_s`` from ``start`` to ``end`` (inclusive when on a step)."""
@@ -210,8 +211,8 @@ def counts_for(rows, start: datetime, end: datetime, bucket_s: int, offset: int 
     return CumulativeCounts(rows, first, last, bucket_s, offset)
 
 
-def backtest_store(conn, start: datetime, end: datetime, step_s: int, settings
-                   ) -> BacktestResult:
+def backtest_store(conn, start: datetime, end: datetime, step_s: int,
+                   settings: DetectorSettings) -> BacktestResult:
     """The backtest over a store: one aggregate query, then ``run_backtest``."""
     from datetime import timedelta
 
