@@ -5,33 +5,32 @@ thin shell around it. The file is streamed, never held in memory: JSON Lines and
 line by line, Parquet by record batches of its row groups (memory is bounded by the
 file's row-group size).
 
-All or nothing. By default a first pass validates every record without touching the
-database; if any record is bad, :class:`InvalidRecords` carries each one's line (row
-for Parquet) and reason and nothing is written. Otherwise a second pass writes every
-record in ONE transaction, together with its ``import.file`` audit event, so a failure
-half-way (the database, the disk, the file changing under us) leaves nothing behind.
-Validating first costs a second read of the file (about a fifth of the import time)
-and buys this: a bad file never opens a write transaction, so it never blocks the live
-simulator or the worker on SQLite. A good file does hold SQLite's single write lock for
-the whole write (other writers wait up to the 30 s busy timeout): import big files into
-SQLite while the live simulator is stopped, or use PostgreSQL, where only the imported
-rows are locked.
+One pass, all or nothing. The file is read once: records are validated and written in
+batches inside ONE transaction, together with the ``import.file`` audit event, so a
+failure half-way (the database, the disk, the file changing under us) leaves nothing
+behind. By default nothing of a file with an invalid record may be written: at the
+first bad record writing stops, the rest of the file is still validated so that
+:class:`InvalidRecords` carries every bad record's line (row for Parquet) and reason,
+and the transaction is rolled back. The price of reading once: a bad file holds a
+write transaction until its first bad record (on SQLite, the single write lock; other
+writers wait up to the 30 s busy timeout), and a good file holds it for the whole
+import: import big files into SQLite while the live simulator is stopped, or use
+PostgreSQL, where only the imported rows are locked.
 
-With ``skip_invalid`` there is one pass: valid records are written (in one
-transaction), rejected ones go to the reject file, one JSON object a line:
-``{"line": 12, "reason": "...", "record": {...}}`` (``"text"`` instead of ``"record"``
-when the line was not a JSON object). The reject file is written next to its final
-name and moved into place when the import commits, so it always describes the
-committed import; it is written even when empty, so it never describes an older run.
+With ``skip_invalid`` valid records are written and rejected ones go to the reject
+file, one JSON object a line, in file order: ``{"line": 12, "reason": "...",
+"record": {...}}`` (``"text"`` instead of ``"record"`` when the line was not a JSON
+object). The reject file is written next to its final name and moved into place when
+the import commits, so it always describes the committed import; it is written even
+when empty, so it never describes an older run.
 
 Importing the same id again updates that delivery (``upsert_deliveries``). Within one
 file an id may appear once: a repeat is an error naming both lines (``line 7: id 'd-1'
 repeats line 3``; with ``skip_invalid`` the repeat goes to the reject file and the first
 stays), unless ``last_wins``: then the records are applied in file order, the last
 record of an id wins and every attempt number the file shows is in the attempts
-timeline. Repeats are found from a 128-bit hash of each id (16 bytes a record, not the
-ids themselves, so memory stays bounded), in the validation pass; with ``skip_invalid``
-that pass runs too, unless ``last_wins``.
+timeline. Repeats are found as each batch is read, from a 128-bit hash of each id (16
+bytes a record, not the ids themselves, so memory stays bounded: see :class:`_IdLog`).
 
 Size limits (``limits.*``): a record larger than ``limits.max_record_bytes`` in the file
 is rejected with its line without being parsed (a JSON Lines line is never read whole);
@@ -48,7 +47,6 @@ import json
 import os
 import time
 from abc import ABC, abstractmethod
-from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -83,8 +81,8 @@ _CSV_FIELD_LIMIT = 64 * 1024 * 1024
 REJECT_TEXT_CHARS = 1000
 FIELD_SET = frozenset(FIELDS)
 
-#: ``progress(phase, done, total)``: phase "validate" or "write"; units are bytes for
-#: JSON Lines and CSV, rows for Parquet.
+#: ``progress(phase, done, total)``: phase "write", or "validate" once a bad record has
+#: stopped the writing; units are bytes for JSON Lines and CSV, rows for Parquet.
 Progress = Callable[[str, int, int], None]
 
 
@@ -449,36 +447,61 @@ def _validated(
             yield item, None, str(exc)
 
 
+def _digest(delivery_id: str) -> bytes:
+    return hashlib.blake2b(delivery_id.encode("utf-8", "surrogatepass"),
+                           digest_size=16).digest()
+
+
 class _IdLog:
-    """The ids of a file's records, as 128-bit hashes (16 bytes each, whatever the id's
-    length), and their lines; :meth:`repeats` finds the ids seen before."""
+    """The first line of every id of a file, kept as 128-bit hashes (16 bytes an id, plus
+    8 for its line, whatever the id's length), checked a batch at a time as the file is
+    read.
+
+    The hashes sit in sorted runs, merged like a binary counter (a run is merged into the
+    one before it while that one is at most twice its size), so a file of n ids costs
+    O(n log n) sorting in all and a batch is looked up in O(log n) runs by binary search.
+    """
 
     def __init__(self) -> None:
-        self.digests = bytearray()
-        self.lines = array("q")
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted keys, their lines)
 
-    def add(self, delivery_id: str, line: int) -> None:
-        self.digests += hashlib.blake2b(delivery_id.encode("utf-8", "surrogatepass"),
-                                        digest_size=16).digest()
-        self.lines.append(line)
+    def check(self, digests: list[bytes], lines: list[int]) -> list[int | None]:
+        """For each record of the batch (in file order), the line of an earlier record
+        with its id, or None; the ids seen for the first time are remembered."""
+        n = len(digests)
+        if not n:
+            return []
+        keys = np.frombuffer(b"".join(digests), dtype="S16")
+        at = np.asarray(lines, dtype=np.int64)
+        first = np.full(n, -1, dtype=np.int64)
+        for run_keys, run_lines in self._runs:
+            pos = np.searchsorted(run_keys, keys)
+            pos[pos == len(run_keys)] = 0
+            hit = run_keys[pos] == keys
+            first[hit] = run_lines[pos[hit]]
+        # repeats within the batch: a stable sort keeps each id's records in file order
+        order = np.argsort(keys, kind="stable")
+        ranked = keys[order]
+        later = np.concatenate(([False], ranked[1:] == ranked[:-1]))
+        if later.any():
+            group_start = np.flatnonzero(~later)
+            leader = order[group_start[np.cumsum(~later) - 1]]  # each record's first
+            within = order[later]
+            unseen = first[within] < 0
+            first[within[unseen]] = at[leader[later][unseen]]
+        new = first < 0
+        if new.any():
+            self._add(keys[new], at[new])
+        return [None if f < 0 else f for f in first.tolist()]
 
-    def repeats(self) -> dict[int, int]:
-        """{line of a repeat: line of the id's first record}."""
-        n = len(self.lines)
-        if n < 2:
-            return {}
-        halves = np.frombuffer(bytes(self.digests), dtype="<u8").reshape(n, 2)
-        order = np.lexsort((halves[:, 1], halves[:, 0]))
-        high, low = halves[order, 0], halves[order, 1]
-        same = (high[1:] == high[:-1]) & (low[1:] == low[:-1])
-        if not same.any():
-            return {}
-        lines = np.frombuffer(self.lines, dtype=np.int64)[order]
-        starts = np.flatnonzero(np.concatenate(([True], ~same)))
-        group = np.cumsum(np.concatenate(([0], ~same)))  # group of each sorted record
-        first = np.minimum.reduceat(lines, starts)[group]  # its id's first line
-        repeat = lines != first
-        return dict(zip(lines[repeat].tolist(), first[repeat].tolist(), strict=True))
+    def _add(self, keys: np.ndarray, lines: np.ndarray) -> None:
+        order = np.argsort(keys, kind="stable")
+        self._runs.append((keys[order], lines[order]))
+        while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
+            (k2, l2), (k1, l1) = self._runs.pop(), self._runs.pop()
+            keys, lines = np.concatenate((k1, k2)), np.concatenate((l1, l2))
+            order = np.argsort(keys, kind="stable")
+            self._runs.append((keys[order], lines[order]))
 
 
 def repeat_reason(delivery_id: str, first_line: int, unit: str = "line") -> str:
@@ -491,7 +514,9 @@ def _stamp(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def _ticker(progress: Progress | None, phase: str, reader: _Reader) -> Callable[[], None]:
+def _ticker(
+    progress: Progress | None, phase: Callable[[], str], reader: _Reader
+) -> Callable[..., None]:
     if progress is None:
         return lambda force=False: None
     state = {"last": 0.0}
@@ -500,20 +525,73 @@ def _ticker(progress: Progress | None, phase: str, reader: _Reader) -> Callable[
         moment = time.monotonic()
         if force or moment - state["last"] >= 0.2:
             state["last"] = moment
-            progress(phase, reader.done, reader.total)
+            progress(phase(), reader.done, reader.total)
 
     return tick
 
 
-def _ids_of(reader: _Reader, lines: set[int]) -> dict[int, str]:
-    """The ids of the records on ``lines`` (to name a repeated id in its message)."""
-    found: dict[int, str] = {}
-    for item in reader.items():
-        if item.line in lines and item.data is not None:
-            found[item.line] = str(item.data.get("id"))
-            if len(found) == len(lines):
-                break
-    return found
+class _Pass:
+    """The one pass over a file: validated records are held a batch at a time, checked
+    for repeated ids, then written (or, once the import is refused, only reported)."""
+
+    def __init__(self, conn, report: ImportReport, *, now: datetime, limits: LimitSettings,
+                 skip_invalid: bool, last_wins: bool, batch_size: int, reject_handle):
+        self.conn = conn
+        self.report = report
+        self.now = now
+        self.limits = limits
+        self.skip_invalid = skip_invalid
+        self.batch_size = batch_size
+        self.reject_handle = reject_handle
+        self.ids = None if last_wins else _IdLog()
+        self.writing = True  # False once a bad record refuses the file (not skip_invalid)
+        self.pending: list[tuple[_Item, dict | None, str | None]] = []
+
+    def add(self, item: _Item, row: dict | None, reason: str | None) -> None:
+        self.report.read += 1
+        self.pending.append((item, row, reason))
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        valid = [(item, row) for item, row, reason in pending if reason is None]
+        firsts: dict[int, int] = {}
+        if self.ids is not None and valid:
+            found = self.ids.check([_digest(row["id"]) for _, row in valid],
+                                   [item.line for item, _ in valid])
+            firsts = {item.line: f for (item, _), f in zip(valid, found, strict=True)
+                      if f is not None}
+        report = self.report
+        unit = report.unit
+        rows: list[dict] = []
+        for item, row, reason in pending:
+            if reason is None and item.line in firsts:
+                reason = repeat_reason(row["id"], firsts[item.line], unit)
+                report.repeated += 1
+            if reason is None:
+                rows.append(row)
+                continue
+            report.rejected += 1
+            if len(report.issues) < MAX_ISSUES:
+                report.issues.append(RecordIssue(item.line, reason))
+            if self.skip_invalid:
+                _write_reject(self.reject_handle, item, reason)
+            else:
+                self.writing = False  # the file is refused: validate the rest, write none
+        if self.writing and rows:
+            self._write(rows)
+
+    def _write(self, rows: list[dict]) -> None:
+        batch: dict[str, dict] = {}
+        for row in rows:
+            if row["id"] in batch:  # the same id again (last_wins): apply in order
+                upsert_deliveries(self.conn, list(batch.values()), now=self.now,
+                                  limits=self.limits)
+                batch.clear()
+            batch[row["id"]] = row
+        upsert_deliveries(self.conn, list(batch.values()), now=self.now, limits=self.limits)
+        self.report.written += len(rows)
 
 
 def import_file(
@@ -535,6 +613,8 @@ def import_file(
     ``actor`` is the operator's name, or ``"cli"`` (recorded as a system actor).
     ``last_wins``: an id repeated in the file is not an error; its last record wins.
     ``limits``: the size limits (default: the settings' ``limits``).
+    ``progress``: called with phase "write" while records are written and "validate"
+    once a bad record has stopped the writing (the rest is only checked).
     """
     path = Path(path)
     if batch_size < 1:
@@ -552,81 +632,31 @@ def import_file(
     report = ImportReport(path=str(path), format=fmt)
     stamp = _stamp(path)
 
-    repeats: dict[int, int] = {}  # line of a repeated id -> line of its first record
-    if not skip_invalid or not last_wins:
-        reader = _reader(path, fmt, batch_size, limits)
-        tick = _ticker(progress, "validate", reader)
-        ids = None if last_wins else _IdLog()
-        for item, row, reason in _validated(reader.items(), limits):
-            report.read += 1
-            if reason is not None:
-                report.rejected += 1
-                if len(report.issues) < MAX_ISSUES:
-                    report.issues.append(RecordIssue(item.line, reason))
-            elif ids is not None:
-                ids.add(row["id"], item.line)
-            tick()
-        tick(True)
-        if ids is not None:
-            repeats = ids.repeats()
-            del ids
-        if not skip_invalid and repeats:
-            named = _ids_of(_reader(path, fmt, batch_size, limits), set(repeats))
-            report.rejected += len(repeats)
-            report.repeated = len(repeats)
-            report.issues.extend(
-                RecordIssue(line, repeat_reason(named.get(line, "?"), first, report.unit))
-                for line, first in sorted(repeats.items())[:MAX_ISSUES]
-            )
-            report.issues = sorted(report.issues, key=lambda issue: issue.line)[:MAX_ISSUES]
-        if not skip_invalid and report.rejected:
-            report.seconds = time.perf_counter() - started
-            raise InvalidRecords(report)
-
     final_reject = None
     part_reject = None
     if skip_invalid:
         final_reject = Path(reject_path) if reject_path else default_reject_path(path)
         part_reject = final_reject.with_name(final_reject.name + ".part")
-    report.read = report.written = report.rejected = report.repeated = 0
-    report.issues = []
     cuts: Counter = Counter()
     reject_handle = None
     try:
         if part_reject is not None:
             reject_handle = open(part_reject, "w", encoding="utf-8")  # noqa: SIM115
+        reader = _reader(path, fmt, batch_size, limits)
         with engine.begin() as conn:
-            reader = _reader(path, fmt, batch_size, limits)
-            tick = _ticker(progress, "write", reader)
-            batch: dict[str, dict] = {}
+            one = _Pass(conn, report, now=now, limits=limits, skip_invalid=skip_invalid,
+                        last_wins=last_wins, batch_size=batch_size,
+                        reject_handle=reject_handle)
+            tick = _ticker(progress, lambda: "write" if one.writing else "validate", reader)
             for item, row, reason in _validated(reader.items(), limits, cuts):
-                report.read += 1
-                if reason is None and item.line in repeats:
-                    reason = repeat_reason(row["id"], repeats[item.line], report.unit)
-                    report.repeated += 1
-                if reason is not None:
-                    if not skip_invalid:
-                        raise ImportFailed(
-                            f"{path}: changed while importing ({report.unit} {item.line}: "
-                            f"{reason}); nothing written"
-                        )
-                    report.rejected += 1
-                    if len(report.issues) < MAX_ISSUES:
-                        report.issues.append(RecordIssue(item.line, reason))
-                    _write_reject(reject_handle, item, reason)
-                    continue
-                report.written += 1
-                if row["id"] in batch:  # the same id again (last_wins): apply in order
-                    upsert_deliveries(conn, list(batch.values()), now=now, limits=limits)
-                    batch.clear()
-                batch[row["id"]] = row
-                if len(batch) >= batch_size:
-                    upsert_deliveries(conn, list(batch.values()), now=now, limits=limits)
-                    batch.clear()
+                one.add(item, row, reason)
                 tick()
-            if batch:
-                upsert_deliveries(conn, list(batch.values()), now=now, limits=limits)
+            one.flush()
             tick(True)
+            if not skip_invalid and report.rejected:
+                report.written = 0  # rolled back with the transaction
+                report.seconds = time.perf_counter() - started
+                raise InvalidRecords(report)
             if _stamp(path) != stamp:
                 raise ImportFailed(f"{path}: changed while importing; nothing written")
             report.truncated = sum(cuts.values())

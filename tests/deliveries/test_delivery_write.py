@@ -1,12 +1,15 @@
-"""``upsert_deliveries``: its bulk path (COPY on PostgreSQL) stores what the Core path does."""
+"""``upsert_deliveries``: its tuple paths (prepared statements on SQLite, COPY on
+PostgreSQL) store exactly what SQLAlchemy's column types store."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from intel.deliveries import write
+from intel.deliveries.query import get_delivery
 from intel.deliveries.write import upsert_deliveries
 from intel.store.schema import deliveries, delivery_attempts
 
@@ -79,3 +82,95 @@ def test_bulk_path_updates_and_records_each_attempt_once(engine):
         ).one()
     assert len(attempts) == len(set(attempts)) == 2 * BULK + 2
     assert tuple(first) == (4, "failed")
+
+
+# --- the tuple paths store what SQLAlchemy's column types store ---------------------------
+
+_TIMES = [
+    NOW,
+    datetime(2026, 3, 29, 1, 30, 0, 0, tzinfo=timezone(timedelta(hours=2))),  # an offset
+    datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+]
+
+
+def _varied(i: int) -> dict:
+    """Values that exercise every stored format: offsets, whole seconds, non-ASCII JSON
+    text, nested JSON, a string payload, nulls."""
+    return _rec(
+        i,
+        created_at=_TIMES[i % 3],
+        last_attempt_at=None if i % 2 else _TIMES[(i + 1) % 3] + timedelta(hours=1),
+        response_headers=[None, {"Server": "é \u2028 \"q\""}, {"n": [1, 2.5, None, True]}][i % 3],
+        payload=[{"k": "ünï", "deep": {"a": [1, {"b": None}]}}, "raw=1&x=ü", None][i % 3],
+        extra=[None, {"region": "eu", "score": 1e-7}, {}][i % 3],
+        http_status=[None, 503, 200][i % 3], duration_ms=[None, 0.0, 12.25][i % 3],
+        attempts=i % 4 + 1, error=[None, "boom é", ""][i % 3],
+    )
+
+
+def _core_reference(conn, records):
+    """The rows as SQLAlchemy Core writes them, through the column types' bind
+    processing (how ``upsert_deliveries`` wrote them before its tuple paths)."""
+    rows = []
+    for rec in records:
+        row = {c: rec.get(c) for c in write.DELIVERY_COLUMNS}
+        row["last_attempt_at"] = row["last_attempt_at"] or row["created_at"]
+        row["updated_at"] = NOW
+        rows.append(row)
+    conn.execute(deliveries.insert(), rows)
+    conn.execute(delivery_attempts.insert(), [{
+        "delivery_id": r["id"], "attempt_no": r["attempts"], "kind": "delivery",
+        "status": r["status"], "http_status": r["http_status"], "error": r["error"],
+        "response_headers": r["response_headers"], "response_body": r["response_body"],
+        "duration_ms": r["duration_ms"], "started_at": None, "finished_at": r["last_attempt_at"],
+    } for r in rows])
+
+
+def _raw(conn, table, key, ids):
+    """Every column as the database holds it (times and JSON as text)."""
+    columns = [sa.cast(col, sa.Text) for col in table.c if col.name not in ("id", key)]
+    rows = conn.execute(
+        sa.select(table.c[key], *columns).where(table.c[key].in_(ids)).order_by(table.c[key])
+    ).all()
+    return [tuple(r[1:]) for r in rows]
+
+
+@pytest.mark.parametrize("n", [6, BULK])  # a small batch, and one over the COPY threshold
+def test_tuple_paths_store_what_the_column_types_store(engine, n):
+    fast = [_varied(i) for i in range(n)]
+    reference = [dict(r, id=f"r{i:04d}") for i, r in enumerate(fast)]
+    with engine.begin() as conn:
+        upsert_deliveries(conn, fast, now=NOW)
+        _core_reference(conn, reference)
+    fast_ids = [r["id"] for r in fast]
+    ref_ids = [r["id"] for r in reference]
+    with engine.connect() as conn:
+        assert _raw(conn, deliveries, "id", fast_ids) == _raw(conn, deliveries, "id", ref_ids)
+        assert _raw(conn, delivery_attempts, "delivery_id", fast_ids) == _raw(
+            conn, delivery_attempts, "delivery_id", ref_ids)
+    for mine, theirs in zip(fast_ids, ref_ids, strict=True):
+        got, want = get_delivery(engine, mine), get_delivery(engine, theirs)
+        for record in (got, want):
+            record.pop("id")
+            for attempt in record["attempts_timeline"]:
+                attempt.pop("id"), attempt.pop("delivery_id")
+        assert got == want
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        (None, None),
+        (datetime(2026, 11, 5, 16, 30, tzinfo=UTC), "2026-11-05 16:30:00.000000"),
+        (datetime(2026, 11, 5, 18, 30, 0, 5, tzinfo=timezone(timedelta(hours=2))),
+         "2026-11-05 16:30:00.000005"),
+        (datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC), "0999-01-02 03:04:05.000000"),
+    ],
+)
+def test_sqlite_time_text(value, stored):
+    assert write.sqlite_time(value) == stored
+
+
+def test_sqlite_time_refuses_a_naive_datetime():
+    with pytest.raises(ValueError, match="naive datetime"):
+        write.sqlite_time(datetime(2026, 11, 5))
