@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_closed_loop.py [--seeds 1 2 3] [--deliveries 60000]
                                                 [--config config.demo.yaml] [--postgres]
+                                                [--fault-rounds 5] [--quick]
 
 For each seed: the sandbox runs as its own process (``python -m intel sandbox``) on a free
 port; the simulator writes two days of history ending 20 minutes ago with every endpoint
@@ -54,6 +55,7 @@ if not os.environ["INTEL_SECRET_KEY"]:
 
     os.environ["INTEL_SECRET_KEY"] = Fernet.generate_key().decode()
 
+import _report  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from bench_replay import make_database, sandbox_get, sandbox_process, wait_for_scenario  # noqa: E402
 
@@ -399,7 +401,7 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true", help="run on PostgreSQL")
     parser.add_argument("--fault-rounds", type=int, default=5,
                         help="rounds of the fault mix (0: skip it)")
-    args = parser.parse_args()
+    args = _report.parse_args(parser, {"seeds": [1], "fault_rounds": 1})
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings(args.config).replay
     if not settings.allow_private_networks:
@@ -431,6 +433,7 @@ def main() -> int:
     truth_perm = sum(r["truth_permanent_recommended"] for r in rows)
     twice = sum(r["twice"] for r in rows)
     wait_att = sum(r["wait_attempted"] for r in rows)
+    held_permanent = sum(r["permanent_by_advisor"] for r in rows)
     wait_ok = sum(r["wait_succeeded"] for r in rows)
     ok = not rows or (attempted > 0 and rate >= TARGET_SUCCESS and permanent == 0
                       and twice == 0)
@@ -445,6 +448,15 @@ def main() -> int:
               f"never ended: {stuck} (target 0); unfinished jobs: {f['unfinished_jobs']}; "
               f"operator resends: {f['operator_resends']}")
         print(f"[{label}] fault mix: claims at the end {f['ends']}; items {f['items']}")
+        mix = f"fault mix, {args.fault_rounds} round(s) of {f['deliveries'] // args.fault_rounds}"
+        _report.figure(f"{label}: {mix}: accepted twice", f["accepted_twice"], "== 0", "",
+                       reference=f"{f['requests']} requests for {f['deliveries']} deliveries")
+        _report.figure(f"{label}: {mix}: received twice", f["received_twice"], "== 0", "",
+                       reference=f"{f['never_received']} never received")
+        _report.figure(f"{label}: {mix}: never ended (claim still held)", stuck, "== 0", "",
+                       reference=f"claims at the end {f['ends']}")
+        _report.figure(f"{label}: {mix}: unfinished jobs", f["unfinished_jobs"], "== 0", "",
+                       reference=f"{f['operator_resends']} operator resends")
         ok = (ok and f["accepted_twice"] == 0 and f["received_twice"] == 0 and stuck == 0
               and f["unfinished_jobs"] == 0)
     if rows:
@@ -454,6 +466,18 @@ def main() -> int:
               f"'wait' contrast: {wait_ok}/{wait_att} succeeded"
               + (f" = {wait_ok / wait_att:.1%}" if wait_att else "")
               + f"; received twice: {twice}")
+        seeds = f"seed{'s' if len(rows) > 1 else ''} {', '.join(str(r['seed']) for r in rows)}"
+        wait = (f"'wait' replays (endpoints still down) {wait_ok}/{wait_att}"
+                + (f" = {wait_ok / wait_att:.1%}" if wait_att else ""))
+        _report.figure(f"{label}: replays of recommended deliveries succeeded ({seeds}, "
+                       f"{args.deliveries:,} each)", rate * 100, f">= {TARGET_SUCCESS * 100:g}",
+                       "%", passed=attempted > 0 and rate >= TARGET_SUCCESS,
+                       reference=f"{succeeded}/{attempted}; {wait}")
+        _report.figure(f"{label}: permanent failures replayed ({seeds})", permanent, "== 0", "",
+                       reference=f"the advisor held back {held_permanent} as permanent; "
+                                 f"ground-truth permanent among recommended: {truth_perm}")
+        _report.figure(f"{label}: closed loop, received twice ({seeds})", twice, "== 0", "",
+                       reference=f"{attempted + wait_att} replays sent")
     print(f"[{label}] {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_insights.py [--deliveries 1000000] [--days 30]
         [--backends sqlite,postgres] [--sqlite-path data/bench_insights.db] [--keep]
+        [--quick]
 
 Targets (issue 6): cold load of every Insights section under 1 s (seed: 2 s); warm
 (cached, Redis) under 50 ms. For each backend and period (24h, 7d, 30d):
@@ -15,7 +16,9 @@ The data: the simulator's deterministic history (``SimulationConfig(seed=1)``) s
 ``--days`` days up to NOW, plus operator activity (audit events, replays, replay jobs,
 incidents, 2,000 labels) generated with a fixed seed. SQLite lives in a temporary file
 (or ``--sqlite-path``, reused when it already holds the same data); PostgreSQL gets its
-own database on 127.0.0.1:5432, dropped at the end.
+own database on 127.0.0.1:5432, dropped at the end. The cold figures are quoted beside a
+plain ``SELECT count(*) FROM deliveries`` on the same database, the warm ones beside the
+cold.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import _report
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -147,7 +151,19 @@ def analyze(engine) -> None:
             conn.execute(sa.text("ANALYZE"))
 
 
+def count_all_s(engine) -> float:
+    """The plain reference: a count of the whole deliveries table, median of three."""
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        with engine.connect() as conn:
+            conn.execute(sa.select(sa.func.count()).select_from(deliveries)).scalar()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def measure(engine, label: str) -> dict:
+    plain = count_all_s(engine)
     cache = ResultCache(REDIS, ttl_s=300, namespace=f"intel:bench:{uuid.uuid4().hex[:8]}")
     if cache.backend != "redis":
         log(f"  (Redis at {REDIS} unavailable: warm figures are the in-process cache)")
@@ -173,7 +189,7 @@ def measure(engine, label: str) -> dict:
             api.load_insights(engine, now=NOW, period=period, cache=cache)
             warm.append(time.perf_counter() - t0)
         results[period] = (statistics.median(cold), max(cold), statistics.median(warm),
-                           max(warm))
+                           max(warm), plain, cache.backend, statistics.median(cpu))
         log(f"  {label} {period:>3}: cold median {statistics.median(cold) * 1000:7.0f} ms "
             f"(worst {max(cold) * 1000:.0f}; this process's CPU {statistics.median(cpu) * 1000:.0f}"
             f" ms) | warm median {statistics.median(warm) * 1000:5.1f} ms (worst "
@@ -238,13 +254,22 @@ def main() -> int:
                         help="run ANALYZE on SQLite too (PostgreSQL always is analysed)")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument("--postgres-db", help="reuse this (kept) PostgreSQL bench database")
-    args = parser.parse_args()
+    args = _report.parse_args(parser, {"deliveries": 250_000})
     runners = {"sqlite": run_sqlite, "postgres": run_postgres}
     verdicts = []
+    size = f"{args.deliveries:,} deliveries over {args.days:g} days"
     for backend in args.backends.split(","):
         results = runners[backend.strip()](args)
-        for period, (cold, cold_worst, warm, warm_worst) in results.items():
+        for period, (cold, cold_worst, warm, warm_worst, plain, kind, cpu) in results.items():
             verdicts.append((backend, period, cold, cold_worst, warm, warm_worst))
+            _report.figure(f"{backend}: all Insights, {period}, cold median ({size})",
+                           cold * 1000, f"< {COLD_TARGET_S * 1000:g}", "ms",
+                           reference=f"count(*) of deliveries {plain * 1000:.0f} ms; worst "
+                                     f"{cold_worst * 1000:.0f} ms; this process's CPU "
+                                     f"{cpu * 1000:.0f} ms")
+            _report.figure(f"{backend}: all Insights, {period}, warm median ({kind} cache)",
+                           warm * 1000, f"< {WARM_TARGET_S * 1000:g}", "ms",
+                           reference=f"cold {cold * 1000:.0f} ms")
     log("")
     log(f"{args.deliveries:,} deliveries over {args.days:g} days; targets: cold < "
         f"{COLD_TARGET_S:.0f} s (seed {SEED_COLD_TARGET_S:.0f} s), warm < "

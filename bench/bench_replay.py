@@ -1,7 +1,7 @@
 """Benchmark: a bulk replay of 1,000 deliveries to the sandbox (issue 4 target: < 30 s).
 
     .venv/bin/python bench/bench_replay.py [--n 1000] [--config config.demo.yaml] [--postgres]
-                                           [--rate R] [--concurrency C]
+                                           [--rate R] [--concurrency C] [--quick]
 
 The sandbox runs as its own process (``python -m intel sandbox``, as in the demo) on a
 free port; the simulator writes its endpoints (with their signing secrets, so every
@@ -41,6 +41,7 @@ if not os.environ["INTEL_SECRET_KEY"]:
 
     os.environ["INTEL_SECRET_KEY"] = Fernet.generate_key().decode()
 
+import _report  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from intel.deliveries.write import upsert_deliveries  # noqa: E402
@@ -149,7 +150,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, help="override replay.global_rate_per_s")
     parser.add_argument("--concurrency", type=int,
                         help="override replay.per_endpoint_concurrency")
-    args = parser.parse_args()
+    # the full 1,000 already take under a minute: --quick runs the same
+    args = _report.parse_args(parser, {})
     logging.basicConfig(level=logging.WARNING)
     settings = load_settings(args.config).replay
     overrides = {k: v for k, v in (("global_rate_per_s", args.rate),
@@ -204,6 +206,17 @@ def main() -> int:
           f"{stats['received_more_than_once']} more than once, answers {stats['answers']}")
     print(f"[{label}] {'PASS' if ok else 'FAIL'} (target < {TARGET_S:.0f} s, all succeeded, "
           "none twice)")
+    floor = args.n / settings.global_rate_per_s
+    _report.figure(f"{label}: bulk replay of {args.n:,} to the sandbox", elapsed,
+                   f"< {TARGET_S:g}", "s",
+                   reference=f"the rate cap's floor {floor:.1f} s "
+                             f"({settings.global_rate_per_s:g}/s)")
+    _report.figure(f"{label}: bulk replay, not succeeded", args.n - s["succeeded"], "== 0", "",
+                   reference=f"{s['failed']} failed, {s['skipped']} skipped, "
+                             f"{s['refused']} refused")
+    _report.figure(f"{label}: bulk replay, received more than once",
+                   stats["received_more_than_once"], "== 0", "",
+                   reference=f"{stats['requests']} requests received")
     return 0 if ok else 1
 
 
