@@ -57,6 +57,9 @@ PAGES = {
     "Govern": [
         ("views/audit.py", "Audit trail", "📜", "audit"),
     ],
+    "Help": [
+        ("views/guide.py", "Operator guide", "📖", "guide"),
+    ],
 }
 
 if signin.identity is None:
