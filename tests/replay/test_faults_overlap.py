@@ -66,12 +66,16 @@ def _recommended(engine, tenant, s, launched_from, operator):
     return run
 
 
-def _expected(engine, modes: dict[str, str]) -> None:
-    """Each fault mode ends as it must: the receiver's answer decides, never a race."""
+def _expected(engine, receiver, modes: dict[str, str]) -> None:
+    """Each fault mode ends as it must: the receiver's answer decides, never a race. A
+    request the receiver never got (its connection timed out on a loaded machine) is
+    provably not received, so ``failed`` is right for it whatever its mode; what the
+    receiver did get must end as its mode answers."""
     want = {"ok": S.SUCCEEDED, "slow": S.SUCCEEDED, "timeout": S.UNKNOWN,
             "drop": S.UNKNOWN, "down": S.FAILED}
     ends = outcomes(engine, modes)
-    wrong = {d: (m, ends[d]) for d, m in modes.items() if ends[d] != want[m]}
+    wrong = {d: (m, ends[d]) for d, m in modes.items()
+             if ends[d] != want[m] and not (ends[d] == S.FAILED and not receiver.receipts[d])}
     assert not wrong, f"ended otherwise than their receiver answered: {wrong}"
 
 
@@ -112,7 +116,7 @@ def _after_the_race(engine, receiver, tenant, s, modes) -> None:
     recommendation" changes none of it."""
     no_duplicates(receiver, modes)
     ends = nothing_lost(engine, modes)
-    _expected(engine, modes)
+    _expected(engine, receiver, modes)
     _skips_name_the_holder(engine, modes)
     _afterwards(engine, receiver, tenant, s, modes)
     no_duplicates(receiver, modes)

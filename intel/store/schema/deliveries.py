@@ -37,6 +37,8 @@ deliveries = Table(
     Index("ix_deliveries_tenant_time", "tenant", "last_attempt_at", "status"),
     Index("ix_deliveries_endpoint_time", "endpoint", "last_attempt_at", "status"),
     Index("ix_deliveries_event_type_time", "event_type", "last_attempt_at", "status"),
+    # The one tenant of an endpoint, as two index probes (migration 0009).
+    Index("ix_deliveries_endpoint_tenant", "endpoint", "tenant"),
     # Only the failed rows (a few percent): insights and the detector count failures per
     # endpoint, tenant, event type and HTTP status from this index alone (migration 0003).
     Index(
