@@ -16,3 +16,14 @@ def one(params: Mapping[str, Any], name: str) -> str | None:
         return None
     value = str(value)
     return value if value.strip() else None
+
+
+def page_number(raw: str) -> int:
+    """A 1-based page number from a URL; else a ValueError naming the value."""
+    try:
+        page = int(raw)
+    except ValueError:
+        page = 0
+    if page < 1:
+        raise ValueError(f"expected a whole number >= 1, got {raw!r}")
+    return page

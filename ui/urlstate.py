@@ -26,16 +26,9 @@ import streamlit as st
 
 from intel.timeutil import parse_timestamp, to_rfc3339
 from intel.timewindows import CUSTOM
-from intel.urlparams import one
+from intel.urlparams import one, page_number  # noqa: F401  (pages use U.page_number)
 
 S = TypeVar("S")
-
-
-def page_number(raw: str) -> int:
-    """A 1-based page number; else a ValueError naming the value."""
-    if raw.isdigit() and int(raw) >= 1:
-        return int(raw)
-    raise ValueError(f"expected a whole number >= 1, got {raw!r}")
 
 
 def choice(options: Mapping[str, Any] | tuple[str, ...]) -> Callable[[str], str]:

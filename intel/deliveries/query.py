@@ -62,7 +62,7 @@ from intel.store.schema import DELIVERY_STATUSES, deliveries, delivery_attempts
 from intel.timeutil import ensure_utc, parse_timestamp, to_rfc3339
 from intel.timewindows import CUSTOM, WindowSet, lookback
 from intel.triage.result import CATEGORIES
-from intel.urlparams import one
+from intel.urlparams import one, page_number
 
 #: The windows the history offers (``intel.deliveries.links`` documents them).
 HISTORY_WINDOWS = WindowSet(("1h", "24h", "7d", CUSTOM), default="24h")
@@ -301,12 +301,9 @@ def parse_view(params: Mapping[str, Any]) -> tuple[HistoryView, list[str]]:
     raw_page = one(params, "page")
     if raw_page is not None:
         try:
-            page = int(raw_page)
-            if page < 1:
-                raise ValueError
-        except ValueError:
-            problems.append(f"page: expected a whole number >= 1, got {raw_page!r}")
-            page = 1
+            page = page_number(raw_page)
+        except ValueError as exc:
+            problems.append(f"page: {exc}")
     return HistoryView(flt=flt, page=page, id=one(params, "id")), problems
 
 
